@@ -1,0 +1,1 @@
+"""moonbot's domain layer: config, storage, data sources, tracker, features, labels, service."""

@@ -1,0 +1,128 @@
+"""The alerts outbox: an Alert row per (signal, channel), written when a Diamond Hand KOL buys a
+token whose conviction passes the threshold; a sender delivers pending rows and marks them sent.
+The unique key (signal, channel) means a second KOL buy, a retry or a restart never alerts twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from engine.kolstats import KolStats
+from engine.signals import SignalEvent
+from engine.storage import Alert, Database, Kol, Signal, Token
+from engine.storage.db import insert_ignore
+from engine.storage.models import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """Everything an alert message shows."""
+
+    alert_id: int
+    channel: str
+    mint: str
+    symbol: str
+    name: str
+    kol_name: str
+    kol_wallet: str
+    kol_tier: str
+    diamond_hand_score: float | None
+    signal_ts: datetime
+    entry_mcap: float | None
+    rule_score: int
+    score: int
+    probabilities: tuple[float, ...] | None
+    reasons: tuple[str, ...]
+
+
+async def enqueue(
+    db: Database,
+    events: Sequence[SignalEvent],
+    stats: dict[str, KolStats],
+    *,
+    channels: Sequence[str],
+    threshold: int,
+    dh_threshold: float,
+    dh_min_positions: int,
+) -> int:
+    """Write pending alerts for qualifying buys; returns how many new rows were written."""
+    rows: list[dict[str, object]] = []
+    async with db.session() as session:
+        for event in events:
+            kol_stats = stats.get(event.wallet)
+            if kol_stats is None or not kol_stats.is_diamond_hand(dh_threshold, dh_min_positions):
+                continue
+            signal = await session.get(Signal, event.signal_id)
+            if signal is None or signal.score < threshold:
+                continue
+            rows.extend(
+                {
+                    "signal_id": event.signal_id,
+                    "channel": ch,
+                    "kol_wallet": event.wallet,
+                    "dh_score": kol_stats.diamond_hand_score,
+                }
+                for ch in channels
+            )
+        if not rows:
+            return 0
+        return len(await insert_ignore(session, Alert, rows, returning=Alert.id))
+
+
+async def pending(db: Database, channel: str | None = None, limit: int = 100) -> list[AlertView]:
+    from engine.scoring import Reason
+
+    async with db.session() as session:
+        query = (
+            select(Alert, Signal, Token, Kol)
+            .join(Signal, col(Signal.id) == col(Alert.signal_id))
+            .join(Token, col(Token.mint) == col(Signal.mint))
+            .join(Kol, col(Kol.wallet) == col(Alert.kol_wallet))
+            .where(Alert.status == "pending")
+            .order_by(col(Alert.id))
+            .limit(limit)
+        )
+        if channel is not None:
+            query = query.where(Alert.channel == channel)
+        rows = (await session.exec(query)).all()
+    views = []
+    for alert, signal, token, kol in rows:
+        assert alert.id is not None
+        reasons = tuple(
+            Reason(r["feature"], float(r["value"]), float(r["contribution"])).text
+            for r in (signal.reasons or [])
+        )
+        views.append(
+            AlertView(
+                alert_id=alert.id,
+                channel=alert.channel,
+                mint=token.mint,
+                symbol=token.symbol,
+                name=token.name,
+                kol_name=kol.name,
+                kol_wallet=kol.wallet,
+                kol_tier=kol.tier,
+                diamond_hand_score=alert.dh_score,
+                signal_ts=signal.ts,
+                entry_mcap=signal.entry_mcap,
+                rule_score=signal.rule_score,
+                score=signal.score,
+                probabilities=tuple(signal.probabilities) if signal.probabilities else None,
+                reasons=reasons,
+            )
+        )
+    return views
+
+
+async def mark_sent(db: Database, alert_id: int) -> None:
+    async with db.session() as session:
+        alert = await session.get(Alert, alert_id)
+        if alert is not None and alert.status != "sent":
+            alert.status = "sent"
+            alert.sent_at = utcnow()
+            alert.attempts += 1
+            session.add(alert)

@@ -1,0 +1,99 @@
+"""Settings from ``MOONBOT_*`` environment variables and ``.env``.
+
+Everything runtime lives under ``data_dir`` (database, models, reports), so two data dirs never
+mix. Secrets are ``SecretStr``: they never appear in a repr, a log line or ``moonbot config``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SourceName = Literal["sim", "rpc"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MOONBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite file in data_dir"
+    )
+    source: SourceName = "sim"
+    sim_seed: int = 7
+    sim_days: int = 30
+    sim_kols: int = 40
+    sim_tokens_per_day: int = 30
+
+    rpc_url: SecretStr | None = Field(
+        default=None, description="Solana RPC URL (may hold an API key)"
+    )
+    rpc_requests_per_second: float = 10.0
+    dexscreener_url: str = "https://api.dexscreener.com"
+
+    discord_token: SecretStr | None = None
+    telegram_token: SecretStr | None = None
+    # comma-separated in the environment: MOONBOT_ADMIN_USER_IDS=123,456
+    admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    alert_score_threshold: int = 60
+    alert_channels: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["console"])
+    diamond_hand_threshold: float = 50.0
+    diamond_hand_min_positions: int = 3
+    outcome_horizon_hours: int = 72
+    holdout_fraction: float = 0.2
+    promote_min_logloss_gain: float = 0.002
+
+    poll_minutes: int = 5
+    retrain_cron: str = "0 4 * * mon"
+    report_cron: str = "0 12 * * mon"
+
+    @field_validator("admin_user_ids", "alert_channels", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def db_url(self) -> str:
+        return (
+            self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'moonbot.db').resolve()}"
+        )
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def redacted(self) -> dict[str, str]:
+        """The effective settings for display: secrets shown as set/unset only."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown[name] = "********" if value.get_secret_value() else "(unset)"
+            elif value is None and name in {"rpc_url", "discord_token", "telegram_token"}:
+                shown[name] = "(unset)"
+            else:
+                shown[name] = str(value)
+        shown["database_url"] = _redact_url(self.db_url)
+        return shown
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password in a database URL."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:********@{host}"
+    return url

@@ -1,0 +1,53 @@
+"""The conviction score shown with every signal: a rule score plus the ML boost.
+
+The rule score (0..80) is a transparent heuristic a trader can recompute by hand; it is not a
+claim about what works (that is what the model and the mined insights are for):
+
+    20 base
+    +10 per KOL who bought by signal time (at most +30), +10 more per elite KOL (at most +20)
+    +10 if the top-10 holders own under 30% · -15 if they own over 50%
+    +5 if volume over 24 h is at least the market cap
+    +5 if the name matches a narrative
+    -20 if a bundle was detected · -20 if the creator already sold
+    clipped to 0..80
+
+The ML boost is ``10*P(big_win) + 15*P(moonshot) + 20*P(mega_moon)`` from the champion outcome
+model, rounded (0..20). Conviction = rule score + boost (0..100).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+BOOST_WEIGHTS = {3: 10.0, 4: 15.0, 5: 20.0}
+
+
+def _is(features: Mapping[str, float], name: str) -> bool:
+    value = features.get(name, math.nan)
+    return not math.isnan(value) and value >= 1.0
+
+
+def rule_score(features: Mapping[str, float]) -> int:
+    score = 20.0
+    kols = features.get("kol_count", 0.0)
+    elite = features.get("kol_elite_count", 0.0)
+    score += min(30.0, 10.0 * (0.0 if math.isnan(kols) else kols))
+    score += min(20.0, 10.0 * (0.0 if math.isnan(elite) else elite))
+    top10 = features.get("holder_top10_pct", math.nan)
+    if not math.isnan(top10):
+        score += 10.0 if top10 < 30.0 else -15.0 if top10 > 50.0 else 0.0
+    vol = features.get("volume_to_mcap_ratio", math.nan)
+    if not math.isnan(vol) and vol >= 1.0:
+        score += 5.0
+    if _is(features, "narrative_match"):
+        score += 5.0
+    if _is(features, "bundle_detected"):
+        score -= 20.0
+    if _is(features, "dev_sell_detected"):
+        score -= 20.0
+    return int(max(0.0, min(80.0, score)))
+
+
+def ml_boost(probabilities: Sequence[float]) -> int:
+    return round(sum(w * probabilities[k] for k, w in BOOST_WEIGHTS.items()))

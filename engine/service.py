@@ -1,0 +1,370 @@
+"""The one facade the faces call. ``MoonbotService.open(settings)`` builds everything once (the
+database, the model registry and scorer, the data source, the tracker); faces receive it, they
+never import a database session or the ML package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlmodel import col, func, select
+
+from engine import alerts as outbox
+from engine.address import validate_address
+from engine.alerts import AlertView
+from engine.analyzer import all_stats, positions_of, refresh_positions
+from engine.config import Settings
+from engine.errors import ModelUnavailable, UnknownKol, UnknownToken, UserError
+from engine.features import compute_features
+from engine.featurestore import load_inputs
+from engine.insights import InsightsReport, build_insights
+from engine.kolstats import KolStats, compute_stats
+from engine.labeling import label_due
+from engine.positions import PositionState
+from engine.records import MarketSource
+from engine.scoring import Score, Scorer
+from engine.signals import SignalEvent, process_buys
+from engine.storage import (
+    Alert,
+    AppState,
+    Database,
+    Kol,
+    ModelVersion,
+    Outcome,
+    Signal,
+    Token,
+    Trade,
+)
+from engine.tracker import Tracker, last_poll
+from engine.training import TrainReport, labeled_dataset, time_split, train_and_compare
+from ml.metrics import evaluate_probs
+from ml.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+def make_source(settings: Settings) -> MarketSource:
+    if settings.source == "sim":
+        from engine.sim import SimConfig, SimSource, generate
+
+        return SimSource(
+            generate(
+                SimConfig(
+                    seed=settings.sim_seed,
+                    n_days=settings.sim_days,
+                    n_kols=settings.sim_kols,
+                    tokens_per_day=settings.sim_tokens_per_day,
+                )
+            )
+        )
+    raise UserError(f"data source {settings.source!r} is not available in this version")
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    until: datetime
+    new_trades: int
+    events: list[SignalEvent]
+    new_signals: int
+    new_alerts: int
+    labeled: int
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    mint: str
+    symbol: str
+    name: str
+    as_of: datetime
+    features: dict[str, float]
+    score: Score
+    signal_ts: datetime | None
+    outcome_label: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class KolProfile:
+    wallet: str
+    name: str
+    tier: str
+    stats: KolStats
+    is_diamond_hand: bool
+    recent: list[PositionState]
+    signals_triggered: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    source: str
+    as_of: datetime | None
+    counts: dict[str, int]
+    model_version: str | None
+    model_metrics: dict[str, Any]
+
+
+class MoonbotService:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        registry: Registry,
+        source: MarketSource | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.registry = registry
+        self.scorer = Scorer(registry)
+        self.horizon = timedelta(hours=settings.outcome_horizon_hours)
+        self._source = source
+        self._tracker: Tracker | None = None
+        self._train_lock = asyncio.Lock()
+
+    @property
+    def tracker(self) -> Tracker:
+        """The tracker over the data source, built on first use (the simulated market takes a few
+        seconds to generate, which questions answered from the database never need)."""
+        if self._tracker is None:
+            if self._source is None:
+                self._source = make_source(self.settings)
+            self._tracker = Tracker(self.db, self._source, horizon=self.horizon)
+        return self._tracker
+
+    @classmethod
+    async def open(cls, settings: Settings, source: MarketSource | None = None) -> MoonbotService:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.db_url)
+        await db.create()
+        async with db.session() as session:
+            if await session.get(AppState, "source") is None:
+                session.add(AppState(key="source", value=settings.source))
+        service = cls(settings, db, Registry(settings.models_dir), source)
+        service.scorer.reload()
+        return service
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+    async def now(self) -> datetime:
+        """The data's present: the last poll of a replayed source, the wall clock otherwise."""
+        if self.settings.source == "sim":
+            return await last_poll(self.db) or datetime.now(UTC)
+        return datetime.now(UTC)
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def cycle(self, until: datetime) -> CycleReport:
+        """One tracker poll and everything that follows from it: positions, signals, alerts,
+        labels."""
+        await self.tracker.sync_kols()
+        poll = await self.tracker.poll(until)
+        await refresh_positions(self.db, poll.wallets_with_trades)
+        events = await process_buys(self.db, self.scorer, poll.new_kol_buys)
+        new_alerts = await outbox.enqueue(
+            self.db,
+            events,
+            await all_stats(self.db),
+            channels=self.settings.alert_channels,
+            threshold=self.settings.alert_score_threshold,
+            dh_threshold=self.settings.diamond_hand_threshold,
+            dh_min_positions=self.settings.diamond_hand_min_positions,
+        )
+        labels = await label_due(self.db, until, self.horizon)
+        return CycleReport(
+            until=until,
+            new_trades=len(poll.new_trades),
+            events=events,
+            new_signals=sum(e.opened for e in events),
+            new_alerts=new_alerts,
+            labeled=labels.labeled,
+        )
+
+    async def retrain(self, params: dict[str, Any] | None = None) -> TrainReport:
+        """Train a candidate on the labeled signals, compare, promote or keep the champion."""
+        async with self._train_lock:
+            ds = await labeled_dataset(self.db)
+            report = await asyncio.to_thread(
+                train_and_compare,
+                ds,
+                self.registry,
+                holdout_fraction=self.settings.holdout_fraction,
+                min_gain=self.settings.promote_min_logloss_gain,
+                params=params,
+            )
+            info = next(i for i in self.registry.list("outcome") if i.version == report.version)
+            async with self.db.session() as session:
+                if report.promoted:
+                    for row in (
+                        await session.exec(select(ModelVersion).where(ModelVersion.champion))
+                    ).all():
+                        row.champion = False
+                        session.add(row)
+                session.add(
+                    ModelVersion(
+                        version=info.version,
+                        kind=info.kind,
+                        path=str(info.path),
+                        feature_hash=info.feature_schema_hash,
+                        metrics=report.as_dict(),
+                        n_samples=report.n_train,
+                        champion=report.promoted,
+                    )
+                )
+            if report.promoted:
+                self.scorer.reload()
+            return report
+
+    # --- questions ------------------------------------------------------------------------
+
+    async def predict(self, mint_text: str) -> Prediction:
+        mint = validate_address(mint_text, "mint")
+        now = await self.now()
+        async with self.db.session() as session:
+            token = await session.get(Token, mint)
+            if token is None:
+                raise UnknownToken(f"unknown token {mint}: no tracked KOL has traded it")
+            inputs = await load_inputs(session, mint, now)
+            signal = (await session.exec(select(Signal).where(Signal.mint == mint))).first()
+            outcome = await session.get(Outcome, signal.id) if signal and signal.id else None
+        self.scorer.require_model()
+        features = await asyncio.to_thread(compute_features, inputs)
+        return Prediction(
+            mint=mint,
+            symbol=token.symbol,
+            name=token.name,
+            as_of=now,
+            features=features,
+            score=self.scorer.score(features),
+            signal_ts=signal.ts if signal else None,
+            outcome_label=outcome.label if outcome else None,
+        )
+
+    async def kol(self, query: str) -> KolProfile:
+        text = query.strip()
+        async with self.db.session() as session:
+            if len(text) >= 32:
+                wallet = validate_address(text, "wallet")
+                row = await session.get(Kol, wallet)
+                if row is None:
+                    raise UnknownKol(f"wallet {wallet} is not a tracked KOL")
+            else:
+                row = (
+                    await session.exec(select(Kol).where(func.lower(Kol.name) == text.lower()))
+                ).first()
+                if row is None:
+                    raise UnknownKol(
+                        f"no tracked KOL is named {text!r}: try /kol with a wallet address"
+                    )
+            triggered = (
+                await session.exec(
+                    select(func.count())
+                    .select_from(Signal)
+                    .where(Signal.trigger_wallet == row.wallet)
+                )
+            ).one()
+        positions = await positions_of(self.db, row.wallet)
+        stats = compute_stats(positions)
+        return KolProfile(
+            wallet=row.wallet,
+            name=row.name,
+            tier=row.tier,
+            stats=stats,
+            is_diamond_hand=stats.is_diamond_hand(
+                self.settings.diamond_hand_threshold, self.settings.diamond_hand_min_positions
+            ),
+            recent=positions[-5:][::-1],
+            signals_triggered=int(triggered),
+        )
+
+    async def top_kols(self, n: int = 5) -> list[tuple[str, str, KolStats]]:
+        """The KOLs with the best Diamond Hand scores (names and wallets for examples)."""
+        stats = await all_stats(self.db)
+        async with self.db.session() as session:
+            kols = {k.wallet: k for k in (await session.exec(select(Kol))).all()}
+        ranked = sorted(
+            ((w, s) for w, s in stats.items() if w in kols),
+            key=lambda ws: -(ws[1].diamond_hand_score or -1.0),
+        )
+        return [(kols[w].name, w, s) for w, s in ranked[:n]]
+
+    async def insights(self) -> InsightsReport:
+        ds = await labeled_dataset(self.db)
+        if len(ds) == 0:
+            raise ModelUnavailable("no labeled signals yet: insights need outcomes to learn from")
+        return await asyncio.to_thread(
+            build_insights, ds, self.scorer.model, self.scorer.version, self.settings.reports_dir
+        )
+
+    async def status(self) -> StatusReport:
+        async with self.db.session() as session:
+            counts = {}
+            for name, table in (
+                ("kols", Kol),
+                ("tokens", Token),
+                ("trades", Trade),
+                ("signals", Signal),
+                ("labeled", Outcome),
+            ):
+                counts[name] = int(
+                    (await session.exec(select(func.count()).select_from(table))).one()
+                )
+            counts["alerts_pending"] = int(
+                (
+                    await session.exec(
+                        select(func.count()).select_from(Alert).where(Alert.status == "pending")
+                    )
+                ).one()
+            )
+            champion = (
+                await session.exec(select(ModelVersion).where(ModelVersion.champion))
+            ).first()
+        return StatusReport(
+            source=self.settings.source,
+            as_of=await last_poll(self.db),
+            counts=counts,
+            model_version=self.scorer.version,
+            model_metrics=champion.metrics.get("metrics", {}) if champion else {},
+        )
+
+    async def pending_alerts(self, channel: str | None = None) -> list[AlertView]:
+        return await outbox.pending(self.db, channel)
+
+    async def mark_alert_sent(self, alert_id: int) -> None:
+        await outbox.mark_sent(self.db, alert_id)
+
+    async def recent_signals(self, n: int = 5) -> list[tuple[str, str, datetime, int]]:
+        """(mint, symbol, ts, score) of the newest signals."""
+        async with self.db.session() as session:
+            rows = (
+                await session.exec(
+                    select(Signal.mint, Token.symbol, Signal.ts, Signal.score)
+                    .join(Token, col(Token.mint) == col(Signal.mint))
+                    .order_by(col(Signal.ts).desc())
+                    .limit(n)
+                )
+            ).all()
+        return [(m, s, t, sc) for m, s, t, sc in rows]
+
+    async def holdout_comparison(
+        self, oracle: Callable[[str], Sequence[float]]
+    ) -> dict[str, dict[str, float]]:
+        """The champion and a reference (the simulator's oracle) on the current holdout."""
+        model = self.scorer.require_model()
+        ds = await labeled_dataset(self.db)
+        _, holdout = time_split(ds, self.settings.holdout_fraction)
+        probs = model.predict_proba(holdout.X)
+        reference = np.array([oracle(m) for m in holdout.mints], dtype=float)
+        return {
+            "model": evaluate_probs(probs, holdout.y, holdout.multiples),
+            "oracle": evaluate_probs(reference, holdout.y, holdout.multiples),
+        }
+
+
+def finite(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)

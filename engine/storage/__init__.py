@@ -1,0 +1,31 @@
+"""Storage: SQLModel tables on an async engine (SQLite + aiosqlite by default)."""
+
+from engine.storage.db import Database
+from engine.storage.models import (
+    Alert,
+    AppState,
+    Kol,
+    MarketContext,
+    MarketSnapshot,
+    ModelVersion,
+    Outcome,
+    Position,
+    Signal,
+    Token,
+    Trade,
+)
+
+__all__ = [
+    "Alert",
+    "AppState",
+    "Database",
+    "Kol",
+    "MarketContext",
+    "MarketSnapshot",
+    "ModelVersion",
+    "Outcome",
+    "Position",
+    "Signal",
+    "Token",
+    "Trade",
+]

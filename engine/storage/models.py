@@ -1,0 +1,196 @@
+"""The tables of DESIGN.md.
+
+Unique keys make ingestion idempotent: a trade is (signature, wallet, mint), a snapshot
+(mint, ts), a signal its mint (one signal per token), an alert (signal, channel). Timestamps are
+stored as UTC and come back timezone-aware (``UTCDateTime``). Raw integer amounts sit beside
+their float form.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(sa_type=sa.JSON, **kw)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Kol(SQLModel, table=True):
+    wallet: str = Field(primary_key=True, max_length=44)
+    name: str = Field(index=True)
+    tier: str = Field(default="regular")
+    added_at: datetime = _ts(default_factory=utcnow)
+    cursor_signature: str | None = None  # newest signature already stored
+    active: bool = True
+
+
+class Token(SQLModel, table=True):
+    mint: str = Field(primary_key=True, max_length=44)
+    symbol: str = ""
+    name: str = ""
+    created_at: datetime = _ts()
+    creator: str = ""
+    decimals: int = 6
+    bundle_pct: float | None = None
+
+
+class Trade(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("signature", "wallet", "mint", name="uq_trade"),
+        sa.Index("ix_trade_wallet_time", "wallet", "block_time"),
+        sa.Index("ix_trade_mint_time", "mint", "block_time"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    signature: str = Field(max_length=88)
+    wallet: str
+    mint: str
+    side: str
+    token_amount_raw: int = Field(sa_type=sa.BigInteger)
+    decimals: int
+    token_amount: float
+    sol_amount_lamports: int = Field(sa_type=sa.BigInteger)
+    sol_amount: float
+    price_sol: float
+    block_time: datetime = _ts()
+    slot: int = Field(sa_type=sa.BigInteger)
+    program: str = "other"
+    is_kol: bool = True  # False for token-creator trades (dev sells)
+
+
+class Position(SQLModel, table=True):
+    """Derived from trades (engine.positions); rebuilt for a wallet when its trades change."""
+
+    __table_args__ = (sa.UniqueConstraint("wallet", "mint", "opened_at", name="uq_position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    wallet: str = Field(index=True)
+    mint: str = Field(index=True)
+    opened_at: datetime = _ts()
+    closed_at: datetime | None = _ts(default=None)
+    status: str = "open"
+    tokens_bought_raw: int = Field(sa_type=sa.BigInteger)
+    tokens_sold_raw: int = Field(sa_type=sa.BigInteger)
+    cost_sol: float
+    proceeds_sol: float
+    realized_pnl_sol: float
+    multiple: float | None = None
+    peak_multiple: float | None = None
+
+
+class MarketSnapshot(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("mint", "ts", name="uq_snapshot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    mint: str = Field(index=True)
+    ts: datetime = _ts()
+    price_usd: float
+    mcap_usd: float
+    liquidity_usd: float | None = None
+    volume_5m: float | None = None
+    volume_1h: float | None = None
+    volume_6h: float | None = None
+    volume_24h: float | None = None
+    buys_1h: int | None = None
+    sells_1h: int | None = None
+    buys_24h: int | None = None
+    sells_24h: int | None = None
+    price_change_5m: float | None = None
+    price_change_1h: float | None = None
+    price_change_24h: float | None = None
+    holder_count: int | None = None
+    top1_pct: float | None = None
+    top3_pct: float | None = None
+    top10_pct: float | None = None
+    holder_gini: float | None = None
+    holder_median_balance: float | None = None
+    top_holder_is_dev: bool | None = None
+
+
+class MarketContext(SQLModel, table=True):
+    ts: datetime = _ts(primary_key=True)
+    sol_price_usd: float
+    sentiment: float
+
+
+class Signal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    mint: str = Field(unique=True)
+    ts: datetime = _ts(index=True)
+    trigger_wallet: str
+    features: dict[str, float | None] = _json(default_factory=dict)
+    entry_mcap: float | None = None
+    rule_score: int = 0
+    score: int = 0  # conviction: rule score + ML boost
+    probabilities: list[float] | None = _json(default=None)
+    model_version: str | None = None
+    reasons: list[dict[str, Any]] | None = _json(default=None)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Outcome(SQLModel, table=True):
+    signal_id: int = Field(primary_key=True, foreign_key="signal.id")
+    max_mcap: float
+    max_roi: float  # max_mcap / entry_mcap - 1
+    time_to_peak_hours: float
+    label: int
+    labeled_at: datetime = _ts(default_factory=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("signal_id", "channel", name="uq_alert"),)
+    id: int | None = Field(default=None, primary_key=True)
+    signal_id: int = Field(foreign_key="signal.id", index=True)
+    channel: str
+    kol_wallet: str  # the Diamond Hand KOL whose buy raised it
+    dh_score: float | None = None
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    created_at: datetime = _ts(default_factory=utcnow)
+    sent_at: datetime | None = _ts(default=None)
+    last_error: str | None = None
+
+
+class ModelVersion(SQLModel, table=True):
+    version: str = Field(primary_key=True)
+    kind: str = "outcome"
+    path: str
+    feature_hash: str
+    metrics: dict[str, Any] = _json(default_factory=dict)
+    trained_at: datetime = _ts(default_factory=utcnow)
+    n_samples: int = 0
+    champion: bool = False
+
+
+class AppState(SQLModel, table=True):
+    """Small key/value state: poll cursors of market data, the clock of a replayed source."""
+
+    key: str = Field(primary_key=True)
+    value: str

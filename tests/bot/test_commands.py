@@ -1,0 +1,103 @@
+"""Every command answers bad input with one clear line, never a traceback, and changes nothing."""
+
+import pytest
+from conftest import MINT_X, WALLET_A, at, world
+from sqlmodel import func, select
+
+from bot.commands import COMMANDS, dispatch, help_text
+from engine.service import MoonbotService
+from engine.storage import Alert, ModelVersion, Signal, Trade
+
+UNKNOWN_MINT = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"  # valid address, never traded here
+
+
+@pytest.fixture
+async def service(tmp_settings):  # type: ignore[no-untyped-def]
+    svc = await MoonbotService.open(tmp_settings, world())
+    await svc.cycle(at(73 * 60))
+    yield svc
+    await svc.close()
+
+
+async def _rows(svc: MoonbotService) -> tuple[int, ...]:
+    async with svc.db.session() as s:
+        return tuple(
+            [
+                (await s.exec(select(func.count()).select_from(t))).one()
+                for t in (Trade, Signal, Alert, ModelVersion)
+            ]
+        )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/predict", "missing argument: usage /predict <mint>"),
+        (
+            "/predict abc",
+            "'abc' is not a valid Solana mint: expected 32-44 base58 characters, got 3",
+        ),
+        (
+            "/predict 0PjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+            "'0PjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v' is not a valid Solana mint: '0' is not a base58 character",
+        ),
+        (f"/predict {UNKNOWN_MINT}", f"unknown token {UNKNOWN_MINT}: no tracked KOL has traded it"),
+        (f"/predict {MINT_X}", "no trained model yet: run /retrain (or `moonbot train`) first"),
+        (f"/predict {MINT_X} extra", "too many arguments: usage /predict <mint>"),
+        ("/kol", "missing argument: usage /kol <wallet|name>"),
+        ("/kol nobody", "no tracked KOL is named 'nobody': try /kol with a wallet address"),
+        (f"/kol {UNKNOWN_MINT}", f"wallet {UNKNOWN_MINT} is not a tracked KOL"),
+        (
+            "/kol 0OIl0OIl0OIl0OIl0OIl0OIl0OIl0OIl0OIl",
+            "'0OIl0OIl0OIl0OIl0OIl0OIl0OIl0OIl0OIl' is not a valid Solana wallet: '0' is not a base58 character",
+        ),
+        ("/retrain", "/retrain is for admins only"),
+        ("/frobnicate", "unknown command /frobnicate: try /help"),
+        ("hello", "commands start with /: try /help"),
+    ],
+)
+async def test_bad_input_gets_one_clear_line(
+    service: MoonbotService, line: str, expected: str
+) -> None:
+    before = await _rows(service)
+    reply = await dispatch(service, line)
+    assert "\n" not in reply.text and "Traceback" not in reply.text
+    assert reply.text == expected
+    assert reply.image is None
+    assert await _rows(service) == before
+
+
+async def test_retrain_with_too_little_data_says_so(service: MoonbotService) -> None:
+    reply = await dispatch(service, "/retrain", is_admin=True)
+    assert reply.text == "not enough labeled signals to train: 1 (need about 72)"
+    assert (await _rows(service))[3] == 0
+
+
+async def test_kol_by_name_and_wallet(service: MoonbotService) -> None:
+    by_name = await dispatch(service, "/kol ALPHA")
+    by_wallet = await dispatch(service, f"/kol {WALLET_A}")
+    assert by_name.text == by_wallet.text
+    assert by_name.text.startswith(f"alpha [elite] · {WALLET_A}")
+    assert "Win rate 100% · 3x+ rate 100% · avg hold 2.0 h" in by_name.text  # 2 SOL -> 6 SOL in 2 h
+
+
+async def test_help_lists_every_command(service: MoonbotService) -> None:
+    text = (await dispatch(service, "/help")).text
+    assert text == help_text()
+    for command in COMMANDS:
+        assert command.usage in text
+
+
+async def test_status_counts_rows(service: MoonbotService) -> None:
+    text = (await dispatch(service, "/status")).text
+    assert "kols 2 · tokens 2 · trades 5 · signals 2 · labeled 1 · alerts_pending 0" in text
+    assert "Model none (run /retrain)" in text
+
+
+async def test_insights_on_an_empty_database(tmp_settings) -> None:  # type: ignore[no-untyped-def]
+    svc = await MoonbotService.open(tmp_settings, world())
+    try:
+        reply = await dispatch(svc, "/insights")
+        assert reply.text == "no labeled signals yet: insights need outcomes to learn from"
+    finally:
+        await svc.close()

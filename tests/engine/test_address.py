@@ -1,0 +1,28 @@
+import pytest
+
+from engine.address import b58decode, b58encode, validate_address
+from engine.errors import InvalidAddress
+
+
+def test_real_mints_are_valid() -> None:
+    for mint in (
+        "So11111111111111111111111111111111111111112",
+        "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+    ):
+        assert validate_address(mint) == mint
+        assert len(b58decode(mint)) == 32
+        assert b58encode(b58decode(mint)) == mint
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("abc", "expected 32-44"),
+        ("0PjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", "'0' is not a base58"),
+        ("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1vEPjF", "expected 32-44"),
+        ("11111111111111111111111111111111111", "decodes to 35 bytes"),
+    ],
+)
+def test_invalid_addresses_say_why(text: str, why: str) -> None:
+    with pytest.raises(InvalidAddress, match=why):
+        validate_address(text, "mint")
