@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,7 @@ from engine.config import Settings
 from engine.errors import UserError
 
 app = typer.Typer(help="moonbot: learns what makes Solana memecoins moon.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -69,6 +70,53 @@ def train() -> None:
     from bot.console import ask
 
     _with_service(lambda service: ask(service, console, "/retrain"))
+
+
+@app.command(name="parse-tx")
+def parse_tx(
+    file: Annotated[Path, typer.Argument(help="a getTransaction response or result, or a list of them")],
+    wallet: Annotated[str | None, typer.Option(help="the trader (default: each fee payer)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of trades")] = False,
+) -> None:
+    """Show the swaps moonbot reads from a transaction, and why there are none."""
+    import dataclasses
+    import json
+
+    from engine.address import validate_address
+    from engine.errors import MoonbotError
+    from engine.solana import load_transactions, parse_transaction
+
+    try:
+        who = validate_address(wallet, "wallet") if wallet else None
+        try:
+            payload = json.loads(file.read_bytes())
+        except OSError as exc:
+            raise UserError(f"cannot read {file}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise UserError(f"{file} is not JSON: {exc}") from None
+        per_tx = [(tx, parse_transaction(tx, who)) for tx in load_transactions(payload)]
+    except MoonbotError as exc:
+        console.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    trades = [t for _, found in per_tx for t in found]
+    if as_json:
+        rows = [
+            {**dataclasses.asdict(t), "block_time": t.block_time.isoformat() if t.block_time else None}
+            for t in trades
+        ]
+        console.print_json(json.dumps(rows))
+        return
+    for tx, found in per_tx:
+        signature = (tx.get("transaction") or {}).get("signatures", ["?"])[0]
+        if not found:
+            why = "failed transaction" if (tx.get("meta") or {}).get("err") else "no swap against SOL/USDC/USDT"
+            console.print(f"{signature}: no trade ({why})", markup=False)
+        for t in found:
+            console.print(
+                f"{t.signature[:16]}… {t.wallet} {t.side} {t.token_amount_raw} (dec {t.decimals}) of {t.mint} "
+                f"for {t.quote_amount_raw} of {t.quote_mint} via {t.program}, fee {t.fee_lamports}",
+                markup=False,
+            )
 
 
 def _with_service(action):  # type: ignore[no-untyped-def]
