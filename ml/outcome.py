@@ -1,0 +1,458 @@
+"""Outcome model: XGBoost over the six outcome classes, with calibrated probabilities.
+
+Training follows the honesty rules of DESIGN.md:
+
+- Rows arrive sorted by signal time. The last ``validation_fraction`` of them is the validation
+  split used for early stopping; nothing is ever shuffled. The booster is cut at the best
+  iteration, never refit on all rows.
+- Class imbalance is handled with softened "balanced" weights
+  ``w_k = (n / (K * n_k)) ** weight_power`` over the training split (``K`` = classes present,
+  a class absent from training gets ``w_k = 1``).
+- Weighted training fits the *weighted* class distribution ``q_k ∝ w_k * p_k``. ``predict_proba``
+  undoes that exactly with a prior correction, ``p_k ∝ q_k / w_k``, i.e. ``margin_k - log(w_k)``
+  before the softmax, so the probabilities stay calibrated. The correction only moves the
+  per-class bias: SHAP contributions of the features (``ml.explain``) are unchanged by it.
+- Early stopping watches the validation log loss of the *corrected* probabilities on unweighted
+  validation rows: the same number ``ml.metrics.log_loss`` reports.
+- Missing values stay NaN; XGBoost learns a default direction for them.
+
+The model is saved as ``model.ubj`` (``Booster.save_model``) plus a ``model.json`` sidecar; it is
+never pickled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from ml.classes import CLASSES, N_CLASSES
+from ml.frame import as_labels, feature_names_of
+from ml.frame import to_matrix as frame_to_matrix
+from ml.metrics import log_loss
+from ml.schema import feature_schema_hash
+from ml.sidecar import (
+    MODEL_FILE,
+    SIDECAR_FILE,
+    library_versions,
+    read_sidecar,
+    write_json_atomic,
+)
+
+logger = logging.getLogger(__name__)
+
+SIDECAR_FORMAT = 1
+_VALID_METRIC = "calibrated_mlogloss"
+# Up to this many rows, predict on one thread: waking OpenMP threads costs more than the work,
+# and on a busy machine a 2-thread one-row predict was measured 3-40x slower than 1 thread.
+SMALL_BATCH_ROWS = 512
+
+ClassWeighting = Literal["balanced"] | None
+
+_PARAM_NAMES: tuple[str, ...] = (
+    "n_estimators",
+    "max_depth",
+    "learning_rate",
+    "min_child_weight",
+    "subsample",
+    "colsample_bytree",
+    "reg_lambda",
+    "class_weighting",
+    "weight_power",
+    "early_stopping_rounds",
+    "validation_fraction",
+    "n_jobs",
+    "random_state",
+)
+# Keys the sidecar writes itself; ``save(metadata=...)`` may not overwrite them.
+_RESERVED_KEYS = frozenset(
+    {
+        "format",
+        "kind_of_model",
+        "feature_names",
+        "feature_schema_hash",
+        "classes",
+        "params",
+        "class_weights",
+        "best_iteration",
+        "best_score",
+        "n_train",
+        "n_valid",
+        "versions",
+    }
+)
+
+
+class OutcomeModel:
+    """Multiclass XGBoost over ``ml.classes.CLASSES`` (``multi:softprob``, always 6 columns).
+
+    Follows scikit-learn's conventions: ``__init__`` stores parameters, ``fit`` learns the
+    attributes ending in ``_`` and returns ``self``, ``predict_proba`` columns follow ``classes_``.
+
+    Fitted attributes: ``feature_names_`` (training column order), ``booster_`` (cut at the best
+    iteration), ``classes_`` (``np.arange(6)``), ``best_iteration_``, ``best_score_`` (validation
+    log loss at the best iteration, or None without a validation split), ``class_weights_`` (shape
+    ``(6,)``), ``n_train_`` / ``n_valid_`` (rows in each split), ``evals_result_``.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 400,
+        max_depth: int = 4,
+        learning_rate: float = 0.05,
+        min_child_weight: float = 1.0,
+        subsample: float = 0.9,
+        colsample_bytree: float = 0.9,
+        reg_lambda: float = 1.0,
+        class_weighting: ClassWeighting = "balanced",
+        weight_power: float = 0.5,
+        early_stopping_rounds: int | None = 50,
+        validation_fraction: float = 0.15,
+        n_jobs: int = 2,
+        random_state: int = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.class_weighting = class_weighting
+        self.weight_power = weight_power
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------- parameters
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters (scikit-learn's ``get_params``)."""
+        return {name: getattr(self, name) for name in _PARAM_NAMES}
+
+    def set_params(self, **params: Any) -> OutcomeModel:
+        for name, value in params.items():
+            if name not in _PARAM_NAMES:
+                raise ValueError(f"unknown OutcomeModel parameter {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = OutcomeModel().get_params()
+        changed = {k: v for k, v in self.get_params().items() if v != defaults[k]}
+        inner = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"OutcomeModel({inner})"
+
+    def _check_params(self) -> None:
+        if self.n_estimators < 1:
+            raise ValueError(f"n_estimators must be >= 1, got {self.n_estimators}")
+        if self.class_weighting not in ("balanced", None):
+            raise ValueError(
+                f"class_weighting must be 'balanced' or None, got {self.class_weighting!r}"
+            )
+        if self.weight_power < 0:
+            raise ValueError(f"weight_power must be >= 0, got {self.weight_power}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
+        if self.early_stopping_rounds is not None and self.early_stopping_rounds < 1:
+            raise ValueError(
+                f"early_stopping_rounds must be >= 1 or None, got {self.early_stopping_rounds}"
+            )
+
+    def _xgb_params(self) -> dict[str, Any]:
+        return {
+            "objective": "multi:softprob",
+            "num_class": N_CLASSES,
+            "tree_method": "hist",
+            "eval_metric": "mlogloss",
+            "max_depth": int(self.max_depth),
+            "eta": float(self.learning_rate),
+            "min_child_weight": float(self.min_child_weight),
+            "subsample": float(self.subsample),
+            "colsample_bytree": float(self.colsample_bytree),
+            "lambda": float(self.reg_lambda),
+            "nthread": int(self.n_jobs),
+            "seed": int(self.random_state),
+        }
+
+    # ----------------------------------------------------------------- training
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Sequence[int] | np.ndarray | pd.Series,
+        *,
+        eval_set: tuple[pd.DataFrame, Sequence[int] | np.ndarray | pd.Series] | None = None,
+    ) -> OutcomeModel:
+        """Train on ``X`` (rows sorted by time) and integer labels ``y`` in ``0..5``.
+
+        Without ``eval_set`` the last ``validation_fraction`` of the rows is held out for early
+        stopping (``validation_fraction=0`` or ``early_stopping_rounds=None`` trains on all rows
+        for ``n_estimators`` rounds). With ``eval_set=(X_val, y_val)`` all of ``X`` is trained on
+        and ``X_val`` is the validation split.
+        """
+        self._check_params()
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}")
+        names = feature_names_of(X)
+        labels = as_labels(y, len(X))
+        if len(X) == 0:
+            raise ValueError("cannot fit on an empty DataFrame")
+
+        x_all = frame_to_matrix(X, names)
+        if eval_set is not None:
+            x_train, y_train = x_all, labels
+            X_val, y_val_raw = eval_set
+            x_valid: np.ndarray | None = frame_to_matrix(X_val, names)
+            y_valid: np.ndarray | None = as_labels(y_val_raw, len(X_val))
+        else:
+            n_valid = 0
+            if self.early_stopping_rounds is not None and self.validation_fraction > 0:
+                n_valid = int(round(len(X) * self.validation_fraction))
+                if n_valid == 0 or n_valid >= len(X):
+                    logger.warning(
+                        "%d rows are too few for a %.0f%% validation split; "
+                        "training without early stopping",
+                        len(X),
+                        100 * self.validation_fraction,
+                    )
+                    n_valid = 0
+            n_train = len(X) - n_valid
+            x_train, y_train = x_all[:n_train], labels[:n_train]
+            x_valid = x_all[n_train:] if n_valid else None
+            y_valid = labels[n_train:] if n_valid else None
+        if x_valid is not None and len(x_valid) == 0:
+            x_valid = y_valid = None
+
+        weights = _class_weights(y_train, self.class_weighting, self.weight_power)
+        log_w = np.log(weights)
+        dtrain = xgb.DMatrix(
+            x_train,
+            label=y_train,
+            weight=weights[y_train],
+            missing=np.nan,
+            feature_names=names,
+            nthread=self.n_jobs,
+        )
+        def calibrated_mlogloss(preds: np.ndarray, dmat: xgb.DMatrix) -> tuple[str, float]:
+            # preds are the weighted softprob outputs; score them after the prior correction
+            weighted = np.asarray(preds, dtype=np.float64).reshape(-1, N_CLASSES)
+            probs = weighted / weights
+            probs /= probs.sum(axis=1, keepdims=True)
+            return _VALID_METRIC, log_loss(probs, dmat.get_label().astype(np.int64))
+
+        evals: list[tuple[xgb.DMatrix, str]] = []
+        callbacks: list[xgb.callback.TrainingCallback] = []
+        early_stopping = x_valid is not None and self.early_stopping_rounds is not None
+        if x_valid is not None:
+            dvalid = xgb.DMatrix(
+                x_valid, label=y_valid, missing=np.nan, feature_names=names, nthread=self.n_jobs
+            )
+            evals.append((dvalid, "valid"))
+        if early_stopping:
+            assert self.early_stopping_rounds is not None
+            callbacks.append(
+                xgb.callback.EarlyStopping(
+                    rounds=int(self.early_stopping_rounds),
+                    metric_name=_VALID_METRIC,
+                    data_name="valid",
+                    maximize=False,
+                    save_best=False,
+                )
+            )
+
+        evals_result: dict[str, Any] = {}
+        booster = xgb.train(
+            self._xgb_params(),
+            dtrain,
+            num_boost_round=int(self.n_estimators),
+            evals=evals,
+            custom_metric=calibrated_mlogloss if evals else None,
+            callbacks=callbacks,
+            evals_result=evals_result,
+            verbose_eval=False,
+        )
+        rounds = booster.num_boosted_rounds()
+        if early_stopping:
+            best_iteration = int(booster.best_iteration)
+            booster = booster[: best_iteration + 1]
+        else:
+            best_iteration = rounds - 1
+        curve = evals_result.get("valid", {}).get(_VALID_METRIC)
+        best_score = float(curve[best_iteration]) if curve else None
+
+        self.feature_names_: list[str] = names
+        self.booster_: xgb.Booster = booster
+        self._single_thread = _single_thread_copy(booster)
+        self.classes_: np.ndarray = np.arange(N_CLASSES)
+        self.best_iteration_: int = best_iteration
+        self.best_score_: float | None = best_score
+        self.class_weights_: np.ndarray = weights
+        self._log_w = log_w
+        self.n_train_: int = len(x_train)
+        self.n_valid_: int = 0 if x_valid is None else len(x_valid)
+        self.evals_result_: dict[str, Any] = evals_result
+        logger.info(
+            "outcome model: %d train / %d valid rows, %d features, best iteration %d of %d, "
+            "valid %s=%s",
+            self.n_train_,
+            self.n_valid_,
+            len(names),
+            best_iteration,
+            rounds,
+            _VALID_METRIC,
+            "n/a" if best_score is None else f"{best_score:.4f}",
+        )
+        return self
+
+    # ----------------------------------------------------------------- prediction
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise RuntimeError("this OutcomeModel is not fitted yet; call fit() or load()")
+
+    def to_matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """``X``'s feature columns, in ``feature_names_`` order, as float32 (NaN = missing).
+
+        Columns are matched by name; extra columns are ignored; a missing one raises ValueError.
+        """
+        self._check_fitted()
+        return frame_to_matrix(X, self.feature_names_)
+
+    def predict_margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw per-class margins of the (weighted) booster, shape ``(n, 6)``.
+
+        These are what SHAP explains: ``bias + sum(contributions) == margin``. They include the
+        class-weight distortion; ``predict_proba`` removes it.
+        """
+        return self._margin(self.to_matrix(X))
+
+    def booster_for(self, n_rows: int) -> xgb.Booster:
+        """``booster_`` for large batches; a single-threaded copy of it for small ones."""
+        self._check_fitted()
+        return self._single_thread if n_rows <= SMALL_BATCH_ROWS else self.booster_
+
+    def _margin(self, matrix: np.ndarray) -> np.ndarray:
+        if matrix.shape[0] == 0:
+            return np.zeros((0, N_CLASSES), dtype=np.float64)
+        booster = self.booster_for(matrix.shape[0])
+        margin = booster.inplace_predict(matrix, predict_type="margin", missing=np.nan)
+        return np.asarray(margin, dtype=np.float64).reshape(-1, N_CLASSES)
+
+    def proba_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """``predict_proba`` for a matrix already in ``feature_names_`` order."""
+        self._check_fitted()
+        logits = self._margin(matrix) - self._log_w
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        return probs
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated class probabilities, shape ``(n, 6)``, columns follow ``classes_``."""
+        return self.proba_from_matrix(self.to_matrix(X))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The most probable class index per row."""
+        return np.asarray(np.argmax(self.predict_proba(X), axis=1), dtype=np.int64)
+
+    # ----------------------------------------------------------------- persistence
+
+    def save(self, directory: str | os.PathLike[str], *, metadata: Mapping[str, Any]) -> Path:
+        """Write ``model.ubj`` and the ``model.json`` sidecar into ``directory``; return it.
+
+        ``metadata`` (metrics, training window, n_samples, ...) is merged into the sidecar; it may
+        not reuse the sidecar's own keys. numpy values are converted to plain JSON types.
+        """
+        self._check_fitted()
+        clash = sorted(set(metadata) & _RESERVED_KEYS)
+        if clash:
+            raise ValueError(f"metadata may not overwrite sidecar keys: {', '.join(clash)}")
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        self.booster_.save_model(str(path / MODEL_FILE))
+        sidecar: dict[str, Any] = {
+            "format": SIDECAR_FORMAT,
+            "kind_of_model": "xgboost-multiclass",
+            "feature_names": list(self.feature_names_),
+            "feature_schema_hash": feature_schema_hash(self.feature_names_),
+            "classes": list(CLASSES),
+            "params": self.get_params(),
+            "class_weights": self.class_weights_,
+            "best_iteration": self.best_iteration_,
+            "best_score": self.best_score_,
+            "n_train": self.n_train_,
+            "n_valid": self.n_valid_,
+            "versions": library_versions(),
+        }
+        sidecar.update(metadata)
+        write_json_atomic(path / SIDECAR_FILE, sidecar)
+        return path
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> OutcomeModel:
+        """Restore a model written by ``save``."""
+        path = Path(directory)
+        sidecar = read_sidecar(path)
+        model_path = path / MODEL_FILE
+        if not model_path.is_file():
+            raise FileNotFoundError(f"no {MODEL_FILE} in {path}")
+        if tuple(sidecar.get("classes", ())) != CLASSES:
+            raise ValueError(f"{path} was trained on classes {sidecar.get('classes')!r}")
+        names = [str(n) for n in sidecar["feature_names"]]
+        if feature_schema_hash(names) != sidecar.get("feature_schema_hash"):
+            raise ValueError(f"{path / SIDECAR_FILE}: feature_schema_hash does not match its names")
+        params = {k: v for k, v in sidecar["params"].items() if k in _PARAM_NAMES}
+        model = cls(**params)
+        booster = xgb.Booster()
+        booster.load_model(str(model_path))
+        booster.set_param({"nthread": int(model.n_jobs)})
+        if booster.feature_names is not None and list(booster.feature_names) != names:
+            raise ValueError(f"{path}: booster feature names differ from the sidecar")
+        weights = np.asarray(sidecar["class_weights"], dtype=np.float64)
+        if weights.shape != (N_CLASSES,) or not np.all(weights > 0):
+            raise ValueError(f"{path}: class_weights must be {N_CLASSES} positive numbers")
+        model.feature_names_ = names
+        model.booster_ = booster
+        model._single_thread = _single_thread_copy(booster)
+        model.classes_ = np.arange(N_CLASSES)
+        model.best_iteration_ = int(sidecar["best_iteration"])
+        best_score = sidecar.get("best_score")
+        model.best_score_ = None if best_score is None else float(best_score)
+        model.class_weights_ = weights
+        model._log_w = np.log(weights)
+        model.n_train_ = int(sidecar.get("n_train", 0))
+        model.n_valid_ = int(sidecar.get("n_valid", 0))
+        model.evals_result_ = {}
+        return model
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _single_thread_copy(booster: xgb.Booster) -> xgb.Booster:
+    copy = booster.copy()
+    copy.set_param({"nthread": 1})
+    return copy
+
+
+def _class_weights(y: np.ndarray, weighting: ClassWeighting, power: float) -> np.ndarray:
+    """``(n / (K * n_k)) ** power`` for present classes, 1 for absent ones (or no weighting)."""
+    weights = np.ones(N_CLASSES, dtype=np.float64)
+    if weighting is None:
+        return weights
+    counts = np.bincount(y, minlength=N_CLASSES).astype(np.float64)
+    present = counts > 0
+    k_present = int(present.sum())
+    weights[present] = (len(y) / (k_present * counts[present])) ** power
+    return weights
