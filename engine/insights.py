@@ -12,8 +12,9 @@ from engine.labels import CLASSES
 from engine.training import Dataset
 from ml.charts import feature_importance_figure, figure_to_png
 from ml.explain import global_importance
+from ml.metrics import wilson_interval
 from ml.outcome import OutcomeModel
-from ml.patterns import Pattern, losing, mine_single, wilson, winning
+from ml.patterns import Pattern, losing, mine_single, winning
 
 RECENT_ROWS = 3000
 
@@ -42,7 +43,7 @@ def build_insights(
     recent = ds.rows(slice(max(0, len(ds) - RECENT_ROWS), len(ds)))
     n = len(recent)
     rates = [
-        ClassRate(name, int((recent.y == k).sum()), wilson(int((recent.y == k).sum()), n))
+        ClassRate(name, int((recent.y == k).sum()), wilson_interval(int((recent.y == k).sum()), n))
         for k, name in enumerate(CLASSES)
     ]
     patterns = mine_single(recent.X, recent.multiples, min_support=max(20, n // 20))

@@ -13,18 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-Z95 = 1.959963984540054
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (0, 1 when n is 0)."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+from ml.metrics import wilson_interval as wilson
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +65,7 @@ def _candidates(values: pd.Series) -> list[tuple[str, float]]:
     return [(op, float(q)) for q in qs for op in (">=", "<")]
 
 
-def mine_single(
-    X: pd.DataFrame, multiples: np.ndarray, *, min_support: int = 30
-) -> list[Pattern]:
+def mine_single(X: pd.DataFrame, multiples: np.ndarray, *, min_support: int = 30) -> list[Pattern]:
     """Every one-feature condition with at least ``min_support`` rows, best threshold per
     (feature, direction) by the lower Wilson bound of its >= 2x rate (winning) and the upper
     bound (losing) both kept."""
@@ -96,7 +83,16 @@ def mine_single(
             if n < min_support or n == len(col):
                 continue
             found.append(
-                Pattern(feature, op, thr, n, int(hit2[mask].sum()), int(hit10[mask].sum()), base2, base10)
+                Pattern(
+                    feature,
+                    op,
+                    thr,
+                    n,
+                    int(hit2[mask].sum()),
+                    int(hit10[mask].sum()),
+                    base2,
+                    base10,
+                )
             )
     return found
 
