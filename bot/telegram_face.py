@@ -1,0 +1,229 @@
+"""The Telegram face: a python-telegram-bot ``Application`` generated from ``COMMANDS``.
+
+One ``CommandHandler`` per command (plus ``/start``, which answers like ``/help``), every one
+non-blocking, so a slow ``/retrain`` never keeps another user waiting. A handler only translates:
+the message text goes to ``dispatch`` with the sender's admin flag, the ``Reply`` comes back as
+escaped HTML split at Telegram's limit, and a chart as a photo. Chats outside the allowed set get
+one line and nothing else; any failure reaches the user as one line and the log as a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import format as fmt
+from bot.commands import COMMANDS, Reply, dispatch
+from bot.render import telegram_html
+from engine.alerts import AlertView
+from engine.config import Settings
+from engine.service import MoonbotService
+
+log = logging.getLogger(__name__)
+
+# Real Telegram unless a test (or a local Bot API server) says otherwise; PTB appends the token.
+BOT_API_URL = "https://api.telegram.org/bot"
+BOT_FILE_URL = "https://api.telegram.org/file/bot"
+NOT_ALLOWED = "moonbot does not answer in this chat"
+FAILED = "something went wrong on our side; the error was logged"
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+# The token is part of every Bot API URL: httpx logs each request URL at INFO and PTB logs the
+# base URL at DEBUG. Records from these loggers have the token replaced before any handler.
+LEAKY_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
+
+
+class _RedactTokens(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(token in message for token in self.tokens):
+            for token in self.tokens:
+                message = message.replace(token, "<telegram-token>")
+            record.msg, record.args = message, None
+        return True
+
+
+_REDACT = _RedactTokens()
+
+
+def redact_in_logs(token: str) -> None:
+    """Keep ``token`` out of the log lines of httpx and PTB (idempotent)."""
+    _REDACT.tokens.add(token)
+    for name in LEAKY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACT not in logger.filters:
+            logger.addFilter(_REDACT)
+
+
+class TelegramFace:
+    """The handlers of one bot: who is admin, which chats are served, which service answers."""
+
+    def __init__(
+        self,
+        service: MoonbotService,
+        *,
+        admin_user_ids: Collection[str | int] = (),
+        allowed_chat_ids: Collection[int] | None = None,
+    ) -> None:
+        self.service = service
+        self.admin_user_ids = frozenset(str(i) for i in admin_user_ids)
+        self.allowed_chat_ids = None if allowed_chat_ids is None else frozenset(allowed_chat_ids)
+
+    def is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return user is not None and str(user.id) in self.admin_user_ids
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        if self.allowed_chat_ids is not None and chat.id not in self.allowed_chat_ids:
+            log.info("telegram: ignoring a command from chat %s (not allowed)", chat.id)
+            await context.bot.send_message(chat.id, NOT_ALLOWED)
+            return
+        text = message.text
+        if text.split(maxsplit=1)[0].split("@", 1)[0].lower() == "/start":
+            text = "/help"
+        reply = await dispatch(self.service, text, is_admin=self.is_admin(update))
+        await send_reply(context.bot, chat.id, reply)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB's error handler: log the traceback, tell the user one line if there is a user."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram: update %s failed", update_id, exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        try:
+            await context.bot.send_message(update.effective_chat.id, FAILED)
+        except TelegramError:
+            log.warning(
+                "telegram: could not tell chat %s about the error", update.effective_chat.id
+            )
+
+
+def build_telegram(
+    face: TelegramFace,
+    token: str,
+    *,
+    base_url: str = BOT_API_URL,
+    base_file_url: str = BOT_FILE_URL,
+) -> TelegramApp:
+    """The ``Application``: one non-blocking handler per command in ``COMMANDS``, plus ``/start``;
+    in a private chat an unknown ``/command`` is answered too (in a group it may be another bot's)."""
+    redact_in_logs(token)
+    app: TelegramApp = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(base_file_url)
+        .job_queue(None)  # the scheduler runs jobs; the bot only answers
+        .build()
+    )
+    for command in COMMANDS:
+        app.add_handler(CommandHandler(command.name, face.on_command, block=False))
+    app.add_handler(CommandHandler("start", face.on_command, block=False))
+    app.add_handler(
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, face.on_command, block=False)
+    )
+    app.add_error_handler(face.on_error, block=False)
+    return app
+
+
+def bot_commands() -> list[BotCommand]:
+    """The menu Telegram shows for ``/``: the command table, in order."""
+    return [BotCommand(c.name, (c.help + (" (admin)" if c.admin else ""))[:256]) for c in COMMANDS]
+
+
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, *, title: bool | None = None) -> None:
+    """Send a ``Reply``: HTML chunks under the limit, then the chart as a photo.
+
+    ``title`` bolds the first line; by default only a reply of several lines has a title.
+    """
+    bold = "\n" in reply.text if title is None else title
+    for chunk in telegram_html(reply.text, title=bold):
+        await bot.send_message(
+            chat_id, chunk, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+        )
+    if reply.image is not None:
+        if reply.image.is_file():
+            await bot.send_photo(chat_id, reply.image)
+        else:
+            log.warning("telegram: chart %s is missing; sent the text only", reply.image)
+
+
+async def send_alert(bot: Bot, chat_id: int, view: AlertView) -> None:
+    """One alert, formatted by ``bot.format.alert``, as bold-titled HTML."""
+    await send_reply(bot, chat_id, Reply(fmt.alert(view)), title=True)
+
+
+async def deliver_alerts(
+    service: MoonbotService, bot: Bot, chat_ids: Collection[int], channel: str = "telegram"
+) -> int:
+    """The Telegram alert sender: each pending alert to every chat, then marked sent."""
+    sent = 0
+    for view in await service.pending_alerts(channel):
+        for chat_id in chat_ids:
+            await send_alert(bot, chat_id, view)
+        await service.mark_alert_sent(view.alert_id)
+        sent += 1
+    return sent
+
+
+async def start_telegram(
+    service: MoonbotService,
+    settings: Settings,
+    *,
+    allowed_chat_ids: Collection[int] | None = None,
+    base_url: str = BOT_API_URL,
+    base_file_url: str = BOT_FILE_URL,
+    poll_timeout: float = 10.0,
+) -> TelegramApp:
+    """Build, initialize, register the command menu and start long polling; returns the running
+    ``Application`` (stop it with ``stop_telegram``)."""
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        raise ValueError("MOONBOT_TELEGRAM_TOKEN is not set")
+    face = TelegramFace(
+        service, admin_user_ids=settings.admin_user_ids, allowed_chat_ids=allowed_chat_ids
+    )
+    app = build_telegram(
+        face,
+        settings.telegram_token.get_secret_value(),
+        base_url=base_url,
+        base_file_url=base_file_url,
+    )
+    await app.initialize()
+    await app.bot.set_my_commands(bot_commands())
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(
+        timeout=timedelta(seconds=poll_timeout), allowed_updates=["message"]
+    )
+    log.info("telegram: polling as @%s", app.bot.username)
+    return app
+
+
+async def stop_telegram(app: TelegramApp) -> None:
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()

@@ -1,0 +1,221 @@
+"""The Discord face, end to end: a real discord.py client logs in to a local fake of Discord's
+REST API, syncs its slash commands, connects to the fake gateway and gets INTERACTION_CREATE
+events from it; a real MoonbotService answers. The tests read the JSON bodies the client sent:
+the deferral, the follow-ups, webhook and channel messages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import discord
+import pytest
+from chat_world import HOSTILE, PNG, add_hostile_alert, chart, discord_plain, open_service
+from conftest import MINT_X
+from fake_discord import (
+    APP_ID,
+    CHANNEL_ID,
+    TOKEN,
+    WEBHOOK_ID,
+    WEBHOOK_URL,
+    FakeDiscord,
+    Recorded,
+    slash_command,
+)
+from pydantic import SecretStr
+
+from bot.commands import COMMANDS, Reply
+from bot.discord_face import (
+    FAILED,
+    STAMP_NAME,
+    MoonbotClient,
+    deliver_alerts,
+    send_reply,
+    start_discord,
+    stop_discord,
+)
+from bot.render import DISCORD_EMBED_LIMIT
+from engine.config import Settings
+from engine.service import MoonbotService
+
+ADMIN = 1400000000000000042  # an admin by user id
+ADMIN_ROLE = 1400000000000000777
+USER = 1400000000000000007
+NO_MENTIONS: dict[str, list[str]] = {"parse": []}
+_interaction_ids = count(1500000000000000001)
+
+
+@pytest.fixture
+async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    fake = await FakeDiscord().start()
+    fake.role_ids = (ADMIN_ROLE,)
+    fake.point_at(monkeypatch)
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def settings(tmp_settings: Settings) -> Settings:
+    return tmp_settings.model_copy(
+        update={"discord_token": SecretStr(TOKEN), "admin_user_ids": [str(ADMIN)]}
+    )
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[MoonbotService]:
+    svc = await open_service(settings)
+    yield svc
+    await svc.close()
+
+
+@pytest.fixture
+async def start(
+    service: MoonbotService, settings: Settings, api: FakeDiscord
+) -> AsyncIterator[Callable[[], Any]]:
+    """Start the bot the way `moonbot run` will; returns once it has identified on the gateway."""
+    clients: list[MoonbotClient] = []
+
+    async def _start() -> MoonbotClient:
+        client = await start_discord(service, settings, admin_role_ids=[ADMIN_ROLE])
+        clients.append(client)
+        await api.wait_for_gateway(2, count=len(clients))  # IDENTIFY
+        return client
+
+    yield _start
+    for client in clients:
+        await stop_discord(client)
+
+
+@pytest.fixture
+async def running(start: Callable[[], Any]) -> MoonbotClient:
+    client: MoonbotClient = await start()
+    return client
+
+
+async def run_slash(api: FakeDiscord, name: str, **kw: Any) -> tuple[Recorded, Recorded]:
+    """Send a slash command through the gateway; the (deferral, first follow-up) it caused."""
+    interaction_id = next(_interaction_ids)
+    payload = slash_command(name, interaction_id=interaction_id, **kw)
+    await api.dispatch("INTERACTION_CREATE", payload)
+    (deferral,) = await api.wait_for("POST", f"/interactions/{interaction_id}/")
+    (followup,) = await api.wait_for("POST", f"/webhooks/{APP_ID}/{payload['token']}")
+    return deferral, followup
+
+
+def description(message: Recorded) -> str:
+    (embed,) = message.body["embeds"]
+    return str(embed["description"])
+
+
+async def test_commands_sync_once_until_the_table_changes(
+    start: Callable[[], Any], api: FakeDiscord, settings: Settings
+) -> None:
+    first = await start()
+    (put,) = api.matching("PUT", f"/applications/{APP_ID}/commands")
+    assert [c["name"] for c in put.body] == [c.name for c in COMMANDS]
+    kol = next(c for c in put.body if c["name"] == "kol")
+    assert kol["options"] == [
+        {
+            "type": 3,  # string
+            "name": "wallet_or_name",
+            "description": "the KOL's wallet address or name",
+            "required": True,
+        }
+    ]
+    assert first.synced is True
+    (identify,) = await api.wait_for_gateway(2)
+    assert identify["d"]["intents"] == discord.Intents(guilds=True).value  # nothing privileged
+    assert identify["d"]["token"] == TOKEN
+
+    second = await start()  # same command table: no second PUT
+    assert second.synced is False
+    assert len(api.matching("PUT", f"/applications/{APP_ID}/commands")) == 1
+
+    (settings.data_dir / STAMP_NAME).write_text("a different command table\n")
+    third = await start()
+    assert third.synced is True
+    assert len(api.matching("PUT", f"/applications/{APP_ID}/commands")) == 2
+
+
+async def test_slash_predict_defers_then_follows_up_with_an_embed(
+    running: MoonbotClient, api: FakeDiscord
+) -> None:
+    deferral, followup = await run_slash(api, "predict", options={"mint": MINT_X}, user_id=USER)
+    assert deferral.body["type"] == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE ("thinking")
+    assert api.requests.index(deferral) < api.requests.index(followup)
+    assert followup.body["allowed_mentions"] == NO_MENTIONS
+    assert description(followup) == (
+        "no trained model yet: run /retrain (or \\`moonbot train\\`) first"
+    )
+
+
+async def test_hostile_option_is_escaped_and_pings_nobody(
+    running: MoonbotClient, api: FakeDiscord
+) -> None:
+    _, followup = await run_slash(api, "kol", options={"wallet_or_name": HOSTILE}, user_id=USER)
+    assert followup.body["allowed_mentions"] == NO_MENTIONS
+    assert description(followup) == (
+        "'<b>@\u200beveryone</b> \\*\\_\\[x\\](http://evil)' is not a valid Solana wallet: "
+        "'<' is not a base58 character"
+    )
+
+
+async def test_admin_by_role_or_by_user_id(running: MoonbotClient, api: FakeDiscord) -> None:
+    _, plain = await run_slash(api, "retrain", user_id=USER)
+    _, by_role = await run_slash(api, "retrain", user_id=USER + 1, roles=(ADMIN_ROLE,))
+    _, by_id = await run_slash(api, "retrain", user_id=ADMIN, in_guild=False)  # a DM
+    assert description(plain) == "/retrain is for admins only"
+    assert description(by_role) == "not enough labeled signals to train: 1 (need about 72)"
+    assert description(by_id) == "not enough labeled signals to train: 1 (need about 72)"
+
+
+async def test_a_failure_goes_through_on_error_as_one_line(
+    running: MoonbotClient, api: FakeDiscord
+) -> None:
+    api.fail_next(f"/webhooks/{APP_ID}/", 400, "Invalid Form Body")
+    interaction_id = next(_interaction_ids)
+    payload = slash_command("status", user_id=USER, interaction_id=interaction_id)
+    await api.dispatch("INTERACTION_CREATE", payload)
+    failed, notice = await api.wait_for("POST", f"/webhooks/{APP_ID}/{payload['token']}", 2)
+    assert description(failed).startswith("**Source sim · data as of 2026-03-04 13:00 UTC**")
+    assert notice.body["content"] == FAILED
+    assert notice.body["flags"] == 64  # ephemeral
+    assert notice.body["allowed_mentions"] == NO_MENTIONS
+
+
+async def test_long_reply_with_chart_through_a_webhook(api: FakeDiscord, tmp_path: Path) -> None:
+    text = "\n".join(f"{i:04d} {HOSTILE} @here" for i in range(220))  # 10,119 characters
+    assert len(text) > 10_000
+    async with aiohttp.ClientSession() as session:
+        webhook = discord.Webhook.from_url(WEBHOOK_URL, session=session)
+        await send_reply(webhook, Reply(text, chart(tmp_path)), title=False)
+    sent = api.matching("POST", f"/webhooks/{WEBHOOK_ID}/")
+    assert len(sent) == 3
+    assert all(m.body["allowed_mentions"] == NO_MENTIONS for m in sent)
+    chunks = [description(m) for m in sent]
+    assert all(len(c) <= DISCORD_EMBED_LIMIT for c in chunks)
+    assert not any("@everyone" in c or "@here" in c for c in chunks)
+    assert "\n".join(discord_plain(c) for c in chunks) == text
+    assert sent[-1].files == {"files[0]": PNG}
+    assert sent[-1].body["embeds"][0]["image"] == {"url": "attachment://chart.png"}
+    assert sent[-1].body["attachments"] == [{"id": 0, "filename": "chart.png"}]
+
+
+async def test_pending_alerts_go_to_a_channel_escaped_and_are_marked_sent(
+    running: MoonbotClient, api: FakeDiscord, service: MoonbotService
+) -> None:
+    await add_hostile_alert(service, "discord")
+    channel = running.get_partial_messageable(CHANNEL_ID)
+    assert await deliver_alerts(service, channel) == 1
+    (message,) = api.matching("POST", f"/channels/{CHANNEL_ID}/messages")
+    assert message.body["allowed_mentions"] == NO_MENTIONS
+    lines = description(message).split("\n")
+    assert lines[0] == (
+        "**ALERT $EVIL (<b>@\u200beveryone</b> \\*\\_\\[x\\](http://evil))  "
+        "conviction 55 (rules 55 + ML 0)**"
+    )
+    assert lines[1] == "Diamond Hand KOL alpha \\[elite\\] bought · DH score 48"
+    assert await service.pending_alerts("discord") == []
