@@ -1,0 +1,273 @@
+"""A fake Solana node: the JSON-RPC methods moonbot calls, answered from test data.
+
+* ``getTransaction``: the real fixture transactions in ../shared/fixtures/solana/getTransaction
+  (``load_fixture_transactions``), by signature; ``null`` for an unknown signature or one in
+  ``not_yet``. A v0 transaction asked for without ``maxSupportedTransactionVersion: 0`` gets the
+  node's -32015 error, as on mainnet. (The fixtures are ``json`` encoded; they are served as
+  they are whatever the encoding asked.)
+* ``getSignaturesForAddress``: scripted histories (newest first), paged like the node: start
+  below ``before``, stop above ``until`` or at ``limit`` (max 1000). ``shuffle_pages`` serves
+  each page in random order; ``overlap_pages`` includes the ``before`` entry again.
+* ``getTokenSupply`` / ``getTokenLargestAccounts`` / ``getMultipleAccounts`` (max 100 keys):
+  from ``add_token``.
+* ``fail_next(key, code, message)``: the next call whose first parameter is ``key`` (a
+  signature, an address, a mint) gets that JSON-RPC error, inside a batch too.
+* Batches (a list body) answer a list; ``max_batch`` refuses larger ones, with a single
+  JSON-RPC error object (``batch_refusal="json"``) or HTTP 413 (``"http"``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "solana"
+TX_DIR = FIXTURES / "getTransaction"
+RPC_DIR = FIXTURES / "rpc"
+
+SYSTEM_PROGRAM = "11111111111111111111111111111111"
+TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+
+
+class _RpcFault(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def rpc_error_object(id_: Any, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": id_}
+
+
+@functools.cache
+def fixture_transactions() -> dict[str, dict[str, Any]]:
+    """Every real transaction in the fixtures, by its first signature (broken files left out).
+    Read once per test session; treat it as read-only."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(TX_DIR.glob("*.json")):
+        if path.name.startswith("broken_data"):
+            continue
+        payload = json.loads(path.read_bytes())
+        items = payload if isinstance(payload, list) else [payload]
+        for item in items:
+            tx = item.get("result", item) if isinstance(item, dict) else None
+            if isinstance(tx, dict) and "transaction" in tx:
+                found[tx["transaction"]["signatures"][0]] = tx
+    return found
+
+
+class FakeSolanaNode:
+    def __init__(self) -> None:
+        self.transactions: dict[str, dict[str, Any]] = {}
+        self.histories: dict[str, list[dict[str, Any]]] = {}
+        self.supplies: dict[str, tuple[int, int]] = {}
+        self.largest: dict[str, list[dict[str, Any]]] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.not_yet: set[str] = set()
+        self.shuffle_pages = False
+        self.overlap_pages = False
+        self.max_batch: int | None = None
+        self.batch_refusal = "json"
+        self.slot = 330_000_000
+        self.calls: Counter[str] = Counter()
+        self._item_faults: dict[str, list[tuple[int, str]]] = {}
+        self._rng = random.Random(7)
+        self._lock = threading.Lock()
+
+    # --- scripting ----------------------------------------------------------------------------
+
+    def load_fixture_transactions(self) -> list[str]:
+        self.transactions.update(fixture_transactions())
+        return sorted(self.transactions)
+
+    def add_history(self, address: str, entries: Sequence[tuple[str, int]]) -> None:
+        """``entries``: (signature, slot), newest first."""
+        self.histories[address] = [
+            {
+                "signature": signature,
+                "slot": slot,
+                "blockTime": 1_700_000_000 + slot // 3,
+                "err": None,
+                "memo": None,
+                "confirmationStatus": "finalized",
+            }
+            for signature, slot in entries
+        ]
+
+    def add_token(
+        self,
+        mint: str,
+        supply_raw: int,
+        decimals: int,
+        holdings: Sequence[tuple[str, str, int]],
+        owner_programs: Mapping[str, str] | None = None,
+    ) -> None:
+        """``holdings``: (token account, holder, raw amount); ``owner_programs``: the program that
+        owns a holder's own account (System when not given)."""
+        self.supplies[mint] = (supply_raw, decimals)
+        self.largest[mint] = [
+            _ui_amount({"address": account}, amount, decimals)
+            for account, _, amount in sorted(holdings, key=lambda h: -h[2])
+        ]
+        for account, holder, amount in holdings:
+            self.accounts[account] = {
+                "data": {
+                    "parsed": {
+                        "info": {
+                            "isNative": False,
+                            "mint": mint,
+                            "owner": holder,
+                            "state": "initialized",
+                            "tokenAmount": _ui_amount({}, amount, decimals),
+                        },
+                        "type": "account",
+                    },
+                    "program": "spl-token",
+                    "space": 165,
+                },
+                "executable": False,
+                "lamports": 2_039_280,
+                "owner": TOKEN_PROGRAM,
+                "rentEpoch": 18446744073709551615,
+                "space": 165,
+            }
+            program = (owner_programs or {}).get(holder, SYSTEM_PROGRAM)
+            self.accounts.setdefault(
+                holder,
+                {
+                    "data": ["", "base64"],
+                    "executable": False,
+                    "lamports": 1_500_000_000,
+                    "owner": program,
+                    "rentEpoch": 18446744073709551615,
+                    "space": 0 if program == SYSTEM_PROGRAM else 150,
+                },
+            )
+
+    def fail_next(self, key: str, code: int, message: str) -> None:
+        self._item_faults.setdefault(key, []).append((code, message))
+
+    # --- serving ------------------------------------------------------------------------------
+
+    def handle(self, payload: Any) -> tuple[int, Any]:
+        with self._lock:
+            if isinstance(payload, list):
+                if not payload:
+                    return 200, rpc_error_object(None, -32600, "Invalid request: empty batch")
+                if self.max_batch is not None and len(payload) > self.max_batch:
+                    if self.batch_refusal == "http":
+                        return 413, {"error": f"batch of {len(payload)} is too large"}
+                    message = f"Batch size {len(payload)} exceeds the limit of {self.max_batch}"
+                    return 200, rpc_error_object(None, -32600, message)
+                return 200, [self._one(call) for call in payload]
+            if isinstance(payload, dict):
+                return 200, self._one(payload)
+            return 200, rpc_error_object(None, -32700, "Parse error")
+
+    def _one(self, call: Any) -> dict[str, Any]:
+        if not isinstance(call, dict):
+            return rpc_error_object(None, -32600, "Invalid request")
+        id_, method = call.get("id"), call.get("method")
+        self.calls[str(method)] += 1
+        params = call.get("params", [])
+        first = params[0] if params and isinstance(params[0], str) else None
+        if first is not None and self._item_faults.get(first):
+            code, message = self._item_faults[first].pop(0)
+            return rpc_error_object(id_, code, message)
+        handler = getattr(self, f"_rpc_{method}", None)
+        if handler is None:
+            return rpc_error_object(id_, -32601, "Method not found")
+        try:
+            result = handler(*params)
+        except _RpcFault as fault:
+            return rpc_error_object(id_, fault.code, fault.message)
+        except TypeError:
+            return rpc_error_object(id_, -32602, "Invalid params")
+        return {"jsonrpc": "2.0", "result": result, "id": id_}
+
+    def _context(self, value: Any) -> dict[str, Any]:
+        return {"context": {"apiVersion": "2.2.0", "slot": self.slot}, "value": value}
+
+    def _rpc_getSignaturesForAddress(
+        self, address: str, config: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        config = config or {}
+        limit = config.get("limit", 1000)
+        if not 1 <= limit <= 1000:
+            raise _RpcFault(-32602, "Invalid limit; max 1000")
+        history = self.histories.get(address, [])
+        signatures = [entry["signature"] for entry in history]
+        start = 0
+        if config.get("before") is not None:
+            if config["before"] not in signatures:
+                return []
+            start = signatures.index(config["before"]) + (0 if self.overlap_pages else 1)
+        page: list[dict[str, Any]] = []
+        for entry in history[start:]:
+            if entry["signature"] == config.get("until") or len(page) == limit:
+                break
+            page.append(entry)
+        if self.shuffle_pages:
+            self._rng.shuffle(page)
+        return page
+
+    def _rpc_getTransaction(self, signature: str, config: dict[str, Any] | None = None) -> Any:
+        config = config or {}
+        tx = self.transactions.get(signature)
+        if tx is None or signature in self.not_yet:
+            return None
+        if tx.get("version") == 0 and config.get("maxSupportedTransactionVersion") != 0:
+            raise _RpcFault(
+                -32015,
+                "Transaction version (0) is not supported by the requesting client. "
+                "Please try the request again with the following configuration parameter: "
+                '"maxSupportedTransactionVersion": 0',
+            )
+        return tx
+
+    def _rpc_getTokenSupply(
+        self, mint: str, config: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if mint not in self.supplies:
+            raise _RpcFault(-32602, "Invalid param: not a Token mint")
+        amount, decimals = self.supplies[mint]
+        return self._context(_ui_amount({}, amount, decimals))
+
+    def _rpc_getTokenLargestAccounts(
+        self, mint: str, config: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if mint not in self.largest:
+            raise _RpcFault(-32602, "Invalid param: not a Token mint")
+        return self._context(self.largest[mint][:20])
+
+    def _rpc_getMultipleAccounts(
+        self, keys: list[str], config: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        config = config or {}
+        if len(keys) > 100:
+            raise _RpcFault(-32602, "Too many inputs provided; max 100")
+        value = []
+        for key in keys:
+            account = self.accounts.get(key)
+            if account is not None and config.get("encoding") == "base64":
+                account = {**account, "data": ["", "base64"]}
+            value.append(account)
+        return self._context(value)
+
+
+def _ui_amount(base: dict[str, Any], amount: int, decimals: int) -> dict[str, Any]:
+    ui = amount / 10**decimals
+    return {
+        **base,
+        "amount": str(amount),
+        "decimals": decimals,
+        "uiAmount": ui,
+        "uiAmountString": f"{ui:.{decimals}f}".rstrip("0").rstrip(".") or "0",
+    }
