@@ -21,14 +21,19 @@ def b58decode(text: str) -> bytes:
     return b"\x00" * pad + body
 
 
+_PAIRS = tuple(hi + lo for hi in _ALPHABET for lo in _ALPHABET)  # value v -> its two digits
+
+
 def b58encode(data: bytes) -> str:
+    """Base58 (Bitcoin alphabet), two digits per division: the simulator encodes hundreds of
+    thousands of keys and signatures."""
     number = int.from_bytes(data, "big")
-    out = []
+    pairs: list[str] = []
     while number:
-        number, rem = divmod(number, 58)
-        out.append(_ALPHABET[rem])
+        number, pair = divmod(number, 58 * 58)
+        pairs.append(_PAIRS[pair])
     pad = len(data) - len(data.lstrip(b"\x00"))
-    return "1" * pad + "".join(reversed(out))
+    return "1" * pad + "".join(reversed(pairs)).lstrip("1")
 
 
 def validate_address(text: str, what: str = "address") -> str:

@@ -10,21 +10,7 @@ from __future__ import annotations
 import math
 import random
 
-_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_PAIRS = tuple(hi + lo for hi in _ALPHABET for lo in _ALPHABET)  # value v -> its two digits
-
-
-def b58encode(data: bytes) -> str:
-    """Base58 (Bitcoin alphabet), as engine.address.b58encode but two digits per division (the
-    simulator encodes hundreds of thousands of keys and signatures)."""
-    number = int.from_bytes(data, "big")
-    pairs: list[str] = []
-    while number:
-        number, pair = divmod(number, 3364)
-        pairs.append(_PAIRS[pair])
-    text = "".join(reversed(pairs)).lstrip("1")
-    pad = len(data) - len(data.lstrip(b"\x00"))
-    return "1" * pad + text
+from engine.address import b58encode
 
 
 def stream(seed: int, name: str, index: int = 0) -> random.Random:

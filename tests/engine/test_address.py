@@ -26,3 +26,11 @@ def test_real_mints_are_valid() -> None:
 def test_invalid_addresses_say_why(text: str, why: str) -> None:
     with pytest.raises(InvalidAddress, match=why):
         validate_address(text, "mint")
+
+
+def test_base58_known_vectors() -> None:
+    # Bitcoin base58 test vectors (leading zero bytes become '1').
+    assert b58encode(b"") == ""
+    assert b58encode(b"\x00\x00\x28\x7f\xb4\xcd") == "11233QC4"
+    assert b58encode(b"hello world") == "StV1DL6CwTryKyV"
+    assert b58decode("StV1DL6CwTryKyV") == b"hello world"

@@ -14,7 +14,6 @@ from engine.address import b58decode, b58encode, validate_address
 from engine.narratives import match_narratives
 from engine.sim import SimConfig, SimWorld, generate
 from engine.sim.names import neutral_words, token_name
-from engine.sim.rand import b58encode as fast_b58encode
 
 SMALL = SimConfig(n_days=2, tokens_per_day=15)
 
@@ -84,12 +83,12 @@ def test_addresses_and_signatures_are_base58_of_the_right_size(world: SimWorld) 
     assert len({t.signature for t in world.trades}) == len(world.trades)
 
 
-def test_fast_base58_matches_the_engine_encoder() -> None:
+def test_base58_round_trips_with_leading_zeros() -> None:
     rng = random.Random(3)
     for size in (0, 1, 2, 32, 64):
         for _ in range(300):
             data = bytes(rng.getrandbits(8) if rng.random() < 0.8 else 0 for _ in range(size))
-            assert fast_b58encode(data) == b58encode(data)
+            assert b58decode(b58encode(data)) == data
 
 
 def test_trades_follow_the_token_story(world: SimWorld) -> None:
