@@ -14,7 +14,7 @@ from engine.config import Settings
 from engine.errors import UserError
 
 app = typer.Typer(help="moonbot: learns what makes Solana memecoins moon.", no_args_is_help=True)
-console = Console(soft_wrap=True)
+console = Console()
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -74,7 +74,9 @@ def train() -> None:
 
 @app.command(name="parse-tx")
 def parse_tx(
-    file: Annotated[Path, typer.Argument(help="a getTransaction response or result, or a list of them")],
+    file: Annotated[
+        Path, typer.Argument(help="a getTransaction response or result, or a list of them")
+    ],
     wallet: Annotated[str | None, typer.Option(help="the trader (default: each fee payer)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of trades")] = False,
 ) -> None:
@@ -101,7 +103,10 @@ def parse_tx(
     trades = [t for _, found in per_tx for t in found]
     if as_json:
         rows = [
-            {**dataclasses.asdict(t), "block_time": t.block_time.isoformat() if t.block_time else None}
+            {
+                **dataclasses.asdict(t),
+                "block_time": t.block_time.isoformat() if t.block_time else None,
+            }
             for t in trades
         ]
         console.print_json(json.dumps(rows))
@@ -109,13 +114,18 @@ def parse_tx(
     for tx, found in per_tx:
         signature = (tx.get("transaction") or {}).get("signatures", ["?"])[0]
         if not found:
-            why = "failed transaction" if (tx.get("meta") or {}).get("err") else "no swap against SOL/USDC/USDT"
-            console.print(f"{signature}: no trade ({why})", markup=False)
+            why = (
+                "failed transaction"
+                if (tx.get("meta") or {}).get("err")
+                else "no swap against SOL/USDC/USDT"
+            )
+            console.print(f"{signature}: no trade ({why})", markup=False, soft_wrap=True)
         for t in found:
             console.print(
                 f"{t.signature[:16]}… {t.wallet} {t.side} {t.token_amount_raw} (dec {t.decimals}) of {t.mint} "
                 f"for {t.quote_amount_raw} of {t.quote_mint} via {t.program}, fee {t.fee_lamports}",
                 markup=False,
+                soft_wrap=True,
             )
 
 

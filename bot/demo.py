@@ -110,8 +110,7 @@ async def _build_history(service: MoonbotService, config: SimConfig, console: Co
             alerts += report.new_alerts
             progress.advance(task)
     # Alerts raised while building history are old news: only the replayed day is shown.
-    for view in await service.pending_alerts():
-        await service.mark_alert_sent(view.alert_id)
+    await service.skip_pending_alerts()
     console.print(
         f"History: {signals} signals, {labeled} labeled outcomes, {alerts} alerts (not shown)"
     )
@@ -125,9 +124,7 @@ async def _replay_last_day(service: MoonbotService, config: SimConfig, console: 
     n_signals = n_alerts = 0
     for i in range(1, steps + 1):
         report = await service.cycle(start + i * REPLAY_STEP)
-        for event in report.events:
-            if event.opened:
-                n_signals += 1
+        n_signals += report.new_signals
         n_alerts += await deliver_alerts(service, console)
     recent = await service.recent_signals(8)
     table = Table(title="Newest signals", show_lines=False)

@@ -15,6 +15,7 @@ from datetime import datetime
 from engine.alerts import AlertView
 from engine.insights import InsightsReport
 from engine.labels import CLASS_SHORT, CLASSES
+from engine.scoring import usd
 from engine.service import KolProfile, Prediction, StatusReport
 from engine.training import TrainReport
 
@@ -26,15 +27,6 @@ def clean(text: str, limit: int = MAX_NAME) -> str:
     kept = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
     kept = " ".join(kept.split())
     return kept if len(kept) <= limit else kept[: limit - 1] + "…"
-
-
-def usd(value: float | None) -> str:
-    if value is None or math.isnan(value):
-        return "n/a"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= size:
-            return f"${value / size:.1f}{unit}"
-    return f"${value:.0f}"
 
 
 def pct(value: float | None, digits: int = 0) -> str:
@@ -67,7 +59,7 @@ def alert(view: AlertView) -> str:
         f"ALERT {token_title(view.symbol, view.name)}  conviction {view.score} "
         f"(rules {view.rule_score} + ML {view.score - view.rule_score})",
         f"Diamond Hand KOL {clean(view.kol_name)} [{view.kol_tier}] bought · DH score {dh}",
-        f"Entry mcap {usd(view.entry_mcap)} · signal {when(view.signal_ts)}",
+        f"Bought {when(view.alert_ts)} · signal opened {when(view.signal_ts)} at {usd(view.entry_mcap)} mcap",
     ]
     if view.probabilities:
         lines.append("Odds: " + probabilities(view.probabilities))

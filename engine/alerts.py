@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from engine.kolstats import KolStats
 from engine.signals import SignalEvent
@@ -32,6 +32,7 @@ class AlertView:
     kol_tier: str
     diamond_hand_score: float | None
     signal_ts: datetime
+    alert_ts: datetime  # the Diamond Hand buy's time
     entry_mcap: float | None
     rule_score: int
     score: int
@@ -56,15 +57,21 @@ async def enqueue(
             kol_stats = stats.get(event.wallet)
             if kol_stats is None or not kol_stats.is_diamond_hand(dh_threshold, dh_min_positions):
                 continue
-            signal = await session.get(Signal, event.signal_id)
-            if signal is None or signal.score < threshold:
+            score = event.score
+            if score is None or score.total < threshold:
                 continue
             rows.extend(
                 {
                     "signal_id": event.signal_id,
                     "channel": ch,
                     "kol_wallet": event.wallet,
+                    "buy_ts": event.ts,
                     "dh_score": kol_stats.diamond_hand_score,
+                    "rule_score": score.rule,
+                    "score": score.total,
+                    "probabilities": list(score.probabilities) if score.probabilities else None,
+                    "reasons": [r.as_dict() for r in score.reasons],
+                    "model_version": score.model_version,
                 }
                 for ch in channels
             )
@@ -94,7 +101,7 @@ async def pending(db: Database, channel: str | None = None, limit: int = 100) ->
         assert alert.id is not None
         reasons = tuple(
             Reason(r["feature"], float(r["value"]), float(r["contribution"])).text
-            for r in (signal.reasons or [])
+            for r in (alert.reasons or [])
         )
         views.append(
             AlertView(
@@ -108,10 +115,11 @@ async def pending(db: Database, channel: str | None = None, limit: int = 100) ->
                 kol_tier=kol.tier,
                 diamond_hand_score=alert.dh_score,
                 signal_ts=signal.ts,
+                alert_ts=alert.buy_ts,
                 entry_mcap=signal.entry_mcap,
-                rule_score=signal.rule_score,
-                score=signal.score,
-                probabilities=tuple(signal.probabilities) if signal.probabilities else None,
+                rule_score=alert.rule_score,
+                score=alert.score,
+                probabilities=tuple(alert.probabilities) if alert.probabilities else None,
                 reasons=reasons,
             )
         )
@@ -126,3 +134,12 @@ async def mark_sent(db: Database, alert_id: int) -> None:
             alert.sent_at = utcnow()
             alert.attempts += 1
             session.add(alert)
+
+
+async def skip_pending(db: Database) -> int:
+    """Mark every pending alert skipped (alerts raised while back-filling history are old news)."""
+    async with db.session() as session:
+        result = await session.exec(
+            update(Alert).where(col(Alert.status) == "pending").values(status="skipped")
+        )
+        return int(result.rowcount)

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     diamond_hand_threshold: float = 50.0
     diamond_hand_min_positions: int = 3
     outcome_horizon_hours: int = 72
+    # A KOL buy this long after the signal still re-scores it and may raise an alert.
+    signal_window_hours: int = 24
     holdout_fraction: float = 0.2
     promote_min_logloss_gain: float = 0.002
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,19 +24,56 @@ log = logging.getLogger(__name__)
 SCHEMA_HASH = feature_schema_hash(FEATURE_NAMES)
 KIND = "outcome"
 
-_PHRASES: dict[str, str] = {
-    "kol_count": "{v:.0f} KOLs bought",
-    "kol_elite_count": "{v:.0f} elite KOLs",
-    "kol_top_count": "{v:.0f} top-tier KOLs",
-    "holder_top10_pct": "top-10 holders own {v:.0f}%",
-    "holder_top1_pct": "largest holder owns {v:.0f}%",
-    "volume_to_mcap_ratio": "24h volume {v:.2f}x market cap",
-    "narrative_match": "{b} a narrative",
-    "bundle_detected": "{b} bundled at launch",
-    "dev_sell_detected": "{b} dev already sold",
-    "token_age_hours": "{v:.1f} h old",
-    "kol_avg_win_rate": "KOL win rate {p:.0f}%",
-    "liquidity_to_mcap": "liquidity {p:.0f}% of market cap",
+
+def usd(v: float | None) -> str:
+    """$62.4k-style amounts ("n/a" when unknown)."""
+    if v is None or math.isnan(v):
+        return "n/a"
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(v) >= size:
+            return f"${v / size:.1f}{unit}"
+    return f"${v:.0f}"
+
+
+def _yes(text: str, negated: str) -> Callable[[float], str]:
+    return lambda v: text if v >= 1 else negated
+
+
+_PHRASES: dict[str, Callable[[float], str]] = {
+    "holder_top10_pct": lambda v: f"top-10 holders own {v:.0f}%",
+    "holder_top3_pct": lambda v: f"top-3 holders own {v:.0f}%",
+    "holder_top1_pct": lambda v: f"largest holder owns {v:.0f}%",
+    "holder_count": lambda v: f"{v:.0f} holders",
+    "holder_growth_rate": lambda v: f"holders {v:+.0%} in the last hour",
+    "holder_gini_coefficient": lambda v: f"holder Gini {v:.2f}",
+    "holder_median_balance": lambda v: f"median holder {v:,.0f} tokens",
+    "volume_24h": lambda v: f"24h volume {usd(v)}",
+    "volume_to_mcap_ratio": lambda v: f"24h volume {v:.2f}x market cap",
+    "volume_spike_vs_avg": lambda v: f"last-hour volume {v:.1f}x the 24h average",
+    "liquidity_depth": lambda v: f"liquidity {usd(v)}",
+    "liquidity_to_mcap": lambda v: f"liquidity {v:.0%} of market cap",
+    "kol_count": lambda v: f"{v:.0f} KOLs bought",
+    "kol_elite_count": lambda v: f"{v:.0f} elite KOLs",
+    "kol_top_count": lambda v: f"{v:.0f} top-tier KOLs",
+    "kol_avg_win_rate": lambda v: f"KOL win rate {v:.0%}",
+    "kol_total_sol": lambda v: f"KOLs put in {v:.1f} SOL",
+    "kol_entry_speed": lambda v: f"first KOL buy {v:.0f} min after launch",
+    "price_momentum_5m": lambda v: f"price {v:+.0%} in 5 min",
+    "price_momentum_1h": lambda v: f"price {v:+.0%} in 1 h",
+    "price_momentum_24h": lambda v: f"price {v:+.0%} in 24 h",
+    "unique_buyers_first_hour": lambda v: f"{v:.0f} buys in the first hour",
+    "avg_buy_size": lambda v: f"average trade {usd(v)}",
+    "token_age_hours": lambda v: f"{v:.1f} h old",
+    "narrative_match": _yes("rides a narrative", "no narrative"),
+    "narrative_count": lambda v: f"{v:.0f} same-narrative signals in 24 h",
+    "narrative_weight": lambda v: f"narrative weight {v:.1f}",
+    "narrative_fresh": _yes("a fresh narrative", "not a fresh narrative"),
+    "sol_price": lambda v: f"SOL at {usd(v)}",
+    "overall_market_sentiment": lambda v: f"market sentiment {v:+.2f}",
+    "bundle_detected": _yes("bundled at launch", "no launch bundle"),
+    "bundle_severity": lambda v: f"launch bundle {v:.0%} of supply",
+    "dev_sell_detected": _yes("dev already sold", "dev has not sold"),
+    "top_holder_is_dev": _yes("dev is the top holder", "dev is not the top holder"),
 }
 
 
@@ -44,12 +81,8 @@ def describe(feature: str, value: float) -> str:
     """A feature value in words ("3 elite KOLs")."""
     if math.isnan(value):
         return f"{feature} unknown"
-    template = _PHRASES.get(feature)
-    if template is None:
-        return f"{feature} = {value:.3g}"
-    yes = "matches" if feature == "narrative_match" else "yes:"
-    no = "no" if feature != "narrative_match" else "matches no"
-    return template.format(v=value, p=100 * value, b=yes if value >= 1 else no)
+    phrase = _PHRASES.get(feature)
+    return phrase(value) if phrase is not None else f"{feature} = {value:.3g}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +156,12 @@ class Scorer:
             return Score(rule=rule)
         row = pd.DataFrame([feature_vector(features)], columns=list(FEATURE_NAMES))
         probs = self._model.predict_proba(row)[0]
-        reasons = tuple(
-            Reason(r.feature, r.value, r.contribution)
-            for r in top_reasons(self._model, row, k=k_reasons)
-        )
+        # A missing value moves the odds too, but "X unknown" tells a trader nothing: the reasons
+        # shown are the strongest among the facts known.
+        known = [
+            r for r in top_reasons(self._model, row, k=k_reasons + 6) if not math.isnan(r.value)
+        ]
+        reasons = tuple(Reason(r.feature, r.value, r.contribution) for r in known[:k_reasons])
         return Score(
             rule=rule,
             boost=ml_boost(probs),

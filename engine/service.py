@@ -165,7 +165,12 @@ class MoonbotService:
         await self.tracker.sync_kols()
         poll = await self.tracker.poll(until)
         await refresh_positions(self.db, poll.wallets_with_trades)
-        events = await process_buys(self.db, self.scorer, poll.new_kol_buys)
+        events = await process_buys(
+            self.db,
+            self.scorer,
+            poll.new_kol_buys,
+            window=timedelta(hours=self.settings.signal_window_hours),
+        )
         new_alerts = await outbox.enqueue(
             self.db,
             events,
@@ -180,7 +185,7 @@ class MoonbotService:
             until=until,
             new_trades=len(poll.new_trades),
             events=events,
-            new_signals=sum(e.opened for e in events),
+            new_signals=len({e.signal_id for e in events if e.opened}),
             new_alerts=new_alerts,
             labeled=labels.labeled,
         )
@@ -337,6 +342,10 @@ class MoonbotService:
 
     async def mark_alert_sent(self, alert_id: int) -> None:
         await outbox.mark_sent(self.db, alert_id)
+
+    async def skip_pending_alerts(self) -> int:
+        """Mark all pending alerts skipped, e.g. after back-filling history."""
+        return await outbox.skip_pending(self.db)
 
     async def recent_signals(self, n: int = 5) -> list[tuple[str, str, datetime, int]]:
         """(mint, symbol, ts, score) of the newest signals."""

@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engine.features import compute_features, json_features
 from engine.featurestore import kol_tiers, load_inputs
-from engine.records import TradeRecord
-from engine.scoring import Scorer
+from engine.records import Tier, TradeRecord
+from engine.scoring import Score, Scorer
 from engine.storage import Database, MarketSnapshot, Signal, Trade
 
 log = logging.getLogger(__name__)
@@ -26,13 +26,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SignalEvent:
-    """A KOL buy that opened or joined a signal."""
+    """A KOL buy that opened or joined a signal, with the token's score at that buy: the
+    signal's own score for the buys that opened it, a live score (features recomputed at the buy)
+    for a later buy inside the signal window, None for a buy after the window."""
 
     signal_id: int
     mint: str
     wallet: str
     ts: datetime
-    opened: bool  # True for the buy that opened the signal
+    opened: bool  # True for the buys that opened the signal (the first block)
+    score: Score | None
 
 
 async def first_kol_buy(session: AsyncSession, mint: str) -> tuple[datetime, str] | None:
@@ -59,7 +62,7 @@ async def entry_mcap(session: AsyncSession, mint: str, t: datetime) -> float | N
 
 
 async def process_buys(
-    db: Database, scorer: Scorer, buys: Iterable[TradeRecord]
+    db: Database, scorer: Scorer, buys: Iterable[TradeRecord], *, window: timedelta
 ) -> list[SignalEvent]:
     """Open signals for tokens bought by a KOL for the first time; report every buy as an event."""
     events: list[SignalEvent] = []
@@ -76,37 +79,47 @@ async def process_buys(
                 first = await first_kol_buy(session, mint)
                 if first is None:
                     continue
-                t, trigger = first
-                features = compute_features(await load_inputs(session, mint, t, tiers))
-                score = scorer.score(features)
-                signal = Signal(
-                    mint=mint,
-                    ts=t,
-                    trigger_wallet=trigger,
-                    features=json_features(features),
-                    entry_mcap=await entry_mcap(session, mint, t),
-                    rule_score=score.rule,
-                    score=score.total,
-                    probabilities=list(score.probabilities) if score.probabilities else None,
-                    model_version=score.model_version,
-                    reasons=[r.as_dict() for r in score.reasons],
-                )
-                session.add(signal)
-                await session.flush()
+                signal, opening_score = await _open_signal(session, scorer, mint, *first, tiers)
+            else:
+                opening_score = None
             assert signal.id is not None
+            live: dict[datetime, Score] = {}
             for buy in sorted(by_mint[mint], key=lambda b: (b.block_time, b.slot, b.signature)):
+                at_open = opened and buy.block_time == signal.ts
+                score: Score | None = opening_score if at_open else None
+                if not at_open and buy.block_time - signal.ts <= window:
+                    if buy.block_time not in live:
+                        inputs = await load_inputs(session, mint, buy.block_time, tiers)
+                        live[buy.block_time] = scorer.score(compute_features(inputs))
+                    score = live[buy.block_time]
                 events.append(
-                    SignalEvent(
-                        signal.id,
-                        mint,
-                        buy.wallet,
-                        buy.block_time,
-                        opened and buy.block_time == signal.ts,
-                    )
+                    SignalEvent(signal.id, mint, buy.wallet, buy.block_time, at_open, score)
                 )
     return events
 
 
-async def count_signals(db: Database) -> int:
-    async with db.session() as session:
-        return (await session.exec(select(func.count()).select_from(Signal))).one()
+async def _open_signal(
+    session: AsyncSession,
+    scorer: Scorer,
+    mint: str,
+    t: datetime,
+    trigger: str,
+    tiers: dict[str, Tier],
+) -> tuple[Signal, Score]:
+    features = compute_features(await load_inputs(session, mint, t, tiers))
+    score = scorer.score(features)
+    signal = Signal(
+        mint=mint,
+        ts=t,
+        trigger_wallet=trigger,
+        features=json_features(features),
+        entry_mcap=await entry_mcap(session, mint, t),
+        rule_score=score.rule,
+        score=score.total,
+        probabilities=list(score.probabilities) if score.probabilities else None,
+        model_version=score.model_version,
+        reasons=[r.as_dict() for r in score.reasons],
+    )
+    session.add(signal)
+    await session.flush()
+    return signal, score

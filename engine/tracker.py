@@ -10,7 +10,6 @@ that a repeated poll changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -174,7 +173,3 @@ async def last_poll(db: Database) -> datetime | None:
     async with db.session() as session:
         row = await session.get(AppState, LAST_POLL_KEY)
     return datetime.fromisoformat(row.value) if row else None
-
-
-def mints_of(trades: Sequence[TradeRecord]) -> list[str]:
-    return sorted({t.mint for t in trades})

@@ -170,7 +170,14 @@ class Alert(SQLModel, table=True):
     signal_id: int = Field(foreign_key="signal.id", index=True)
     channel: str
     kol_wallet: str  # the Diamond Hand KOL whose buy raised it
+    buy_ts: datetime = _ts()
     dh_score: float | None = None
+    # The token's score at that buy (live: features recomputed at the buy).
+    rule_score: int = 0
+    score: int = 0
+    probabilities: list[float] | None = _json(default=None)
+    reasons: list[dict[str, Any]] | None = _json(default=None)
+    model_version: str | None = None
     status: str = "pending"  # pending | sent | failed
     attempts: int = 0
     created_at: datetime = _ts(default_factory=utcnow)

@@ -37,7 +37,17 @@ async def add_hostile_alert(svc: MoonbotService, channel: str) -> None:
         session.add(token)
         signal = (await session.exec(select(Signal).where(Signal.mint == MINT_X))).one()
         assert signal.id is not None
-        session.add(Alert(signal_id=signal.id, channel=channel, kol_wallet=WALLET_A, dh_score=48.0))
+        session.add(
+            Alert(
+                signal_id=signal.id,
+                channel=channel,
+                kol_wallet=WALLET_A,
+                buy_ts=at(0),
+                dh_score=48.0,
+                rule_score=signal.rule_score,
+                score=signal.score,
+            )
+        )
 
 
 def chart(tmp_path: Path) -> Path:

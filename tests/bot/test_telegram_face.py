@@ -226,6 +226,6 @@ async def test_pending_alerts_are_delivered_escaped_and_marked_sent(
     )
     assert lines[1:3] == [
         "Diamond Hand KOL alpha [elite] bought · DH score 48",
-        "Entry mcap $50.0k · signal 2026-03-01 12:00 UTC",
+        "Bought 2026-03-01 12:00 UTC · signal opened 2026-03-01 12:00 UTC at $50.0k mcap",
     ]
     assert await service.pending_alerts("telegram") == []
