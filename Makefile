@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/moonbot demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot engine ml tests bench
+	$(BIN)/ruff check bot engine ml tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy engine ml bot
