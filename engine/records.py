@@ -116,6 +116,19 @@ class ContextRecord:
     sentiment: float
 
 
+@dataclass(frozen=True, slots=True)
+class WalletTrades:
+    """A wallet's new swaps, and the cursor to store with them.
+
+    ``cursor`` is the newest signature the source has fully processed for the wallet, trades or
+    not (a transfer moves it too); None leaves the stored cursor as it is. A source must not move
+    it past a transaction it could not read yet, so a restart re-reads that one.
+    """
+
+    trades: list[TradeRecord]
+    cursor: str | None
+
+
 class MarketSource(Protocol):
     """What the engine reads from a data source.
 
@@ -130,8 +143,8 @@ class MarketSource(Protocol):
 
     async def wallet_trades(
         self, wallet: str, after_signature: str | None, until: datetime
-    ) -> list[TradeRecord]:
-        """Swaps of ``wallet`` newer than the trade with ``after_signature`` (all if None)."""
+    ) -> WalletTrades:
+        """Swaps of ``wallet`` newer than the cursor ``after_signature`` (all if None)."""
         ...
 
     async def tokens(self, mints: Sequence[str]) -> list[TokenRecord]:

@@ -150,16 +150,19 @@ class Tracker:
     async def _poll_wallet(
         self, wallet: str, cursor: str | None, until: datetime
     ) -> list[TradeRecord]:
-        trades = await self.source.wallet_trades(wallet, cursor, until)
-        if not trades:
+        batch = await self.source.wallet_trades(wallet, cursor, until)
+        if not batch.trades and batch.cursor in (None, cursor):
             return []
         async with self.db.session() as session:
             ids = await insert_ignore(
-                session, Trade, [trade_row(t, is_kol=True) for t in trades], returning=Trade.id
+                session,
+                Trade,
+                [trade_row(t, is_kol=True) for t in batch.trades],
+                returning=Trade.id,
             )
             kol = await session.get(Kol, wallet)
-            if kol is not None:
-                kol.cursor_signature = trades[-1].signature
+            if kol is not None and batch.cursor is not None:
+                kol.cursor_signature = batch.cursor
                 session.add(kol)
             inserted = (
                 (await session.exec(select(Trade).where(col(Trade.id).in_(ids)))).all()

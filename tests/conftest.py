@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.records import ContextRecord, KolRecord, SnapshotRecord, TokenRecord, TradeRecord
+from engine.records import (
+    ContextRecord,
+    KolRecord,
+    SnapshotRecord,
+    TokenRecord,
+    TradeRecord,
+    WalletTrades,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # Valid 32-byte base58 addresses (system-style keys, checked with engine.address).
@@ -117,7 +124,7 @@ class ScriptedSource:
         if after_signature is not None:
             idx = [t.signature for t in mine].index(after_signature)
             mine = mine[idx + 1 :]
-        return mine
+        return WalletTrades(mine, mine[-1].signature if mine else None)
 
     async def tokens(self, mints):  # type: ignore[no-untyped-def]
         return [self._tokens[m] for m in mints if m in self._tokens]
@@ -142,9 +149,9 @@ class ScriptedSource:
         return [c for c in self._context if (since is None or c.ts > since) and c.ts <= until]
 
 
-def world() -> ScriptedSource:
+def world(cls: type[ScriptedSource] = ScriptedSource) -> ScriptedSource:
     """Two KOLs, two tokens: X is bought at t=0 and runs to 9.64x at 72 h; Y is bought later."""
-    return ScriptedSource(
+    return cls(
         kols=[KolRecord(WALLET_A, "alpha", "elite"), KolRecord(WALLET_B, "beta", "regular")],
         tokens=[token(MINT_X), token(MINT_Y, name="Plain", symbol="PLN")],
         trades=[

@@ -12,7 +12,14 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from engine.records import ContextRecord, KolRecord, SnapshotRecord, TokenRecord, TradeRecord
+from engine.records import (
+    ContextRecord,
+    KolRecord,
+    SnapshotRecord,
+    TokenRecord,
+    TradeRecord,
+    WalletTrades,
+)
 from engine.sim.world import SimWorld
 
 log = logging.getLogger(__name__)
@@ -34,9 +41,10 @@ class SimSource:
 
     async def wallet_trades(
         self, wallet: str, after_signature: str | None, until: datetime
-    ) -> list[TradeRecord]:
+    ) -> WalletTrades:
         """Trades of ``wallet`` after the one with ``after_signature`` (all when None or
-        unknown) up to ``until``, ordered by (block_time, slot, signature)."""
+        unknown) up to ``until``, ordered by (block_time, slot, signature); every simulated
+        transaction is a trade, so the cursor is the last one returned."""
         trades = self._index.trades_by_wallet.get(wallet, [])
         start = 0
         if after_signature is not None:
@@ -44,10 +52,15 @@ class SimSource:
             if pos is not None and pos < len(trades) and trades[pos].signature == after_signature:
                 start = pos + 1
             else:
-                log.warning("signature %s is not a trade of %s: returning all its trades", after_signature, wallet)
+                log.warning(
+                    "signature %s is not a trade of %s: returning all its trades",
+                    after_signature,
+                    wallet,
+                )
         keys = self._index.trade_times_by_wallet.get(wallet, [])
         end = bisect.bisect_right(keys, until)
-        return trades[start:end] if start < end else []
+        new = trades[start:end] if start < end else []
+        return WalletTrades(new, new[-1].signature if new else None)
 
     async def tokens(self, mints: Sequence[str]) -> list[TokenRecord]:
         by_mint = self._index.token_by_mint

@@ -1,8 +1,9 @@
 """Idempotent ingestion: the same records twice, or a replay after a lost cursor, change nothing."""
 
-from conftest import MINT_X, WALLET_A, at, world
+from conftest import MINT_X, WALLET_A, ScriptedSource, at, world
 from sqlmodel import func, select
 
+from engine.records import WalletTrades
 from engine.service import MoonbotService
 from engine.storage import (
     Kol,
@@ -65,5 +66,23 @@ async def test_signal_time_is_the_first_kol_buy(tmp_settings) -> None:  # type: 
         # max mcap in (t, t+72h]: the snapshot at 72h = 4320 min -> 50_000 + 432_000
         assert outcome is not None and outcome.max_mcap == 482_000.0
         assert outcome.label == 2  # 482_000 / 50_000 = 9.64x: medium_win (5x..10x)
+    finally:
+        await service.close()
+
+
+async def test_cursor_moves_past_transactions_without_trades(tmp_settings) -> None:  # type: ignore[no-untyped-def]
+    class TransfersToo(ScriptedSource):
+        async def wallet_trades(self, wallet, after_signature, until):  # type: ignore[no-untyped-def]
+            got = await super().wallet_trades(wallet, after_signature, until)
+            # The wallet's newest transaction is a plain transfer: no trade, but it was read.
+            return WalletTrades(got.trades, f"transfer-of-{wallet[:6]}")
+
+    service = await MoonbotService.open(tmp_settings, world(TransfersToo))
+    try:
+        await service.cycle(at(73 * 60))
+        async with service.db.session() as session:
+            kols = (await session.exec(select(Kol))).all()
+        assert {k.cursor_signature for k in kols} == {f"transfer-of-{k.wallet[:6]}" for k in kols}
+        assert (await counts(service))["Trade"] == 5
     finally:
         await service.close()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from engine.records import MarketSource
+from engine.records import MarketSource, TradeRecord
 from engine.sim import SimConfig, SimSource, SimWorld, generate
 
 CONFIG = SimConfig(n_days=2, tokens_per_day=12, seed=13)
@@ -34,7 +34,9 @@ async def test_kols_and_tokens(source: SimSource, world: SimWorld) -> None:
     assert await source.tokens([*mints, unknown, mints[0]]) == world.tokens[:3]
 
 
-async def test_polling_every_five_minutes_sees_every_trade_once(source: SimSource, world: SimWorld) -> None:
+async def test_polling_every_five_minutes_sees_every_trade_once(
+    source: SimSource, world: SimWorld
+) -> None:
     end = CONFIG.start + timedelta(days=1)
     cursors: dict[str, str | None] = {k.wallet: None for k in world.kols}
     seen = []
@@ -42,11 +44,13 @@ async def test_polling_every_five_minutes_sees_every_trade_once(source: SimSourc
     while now < end:
         now += timedelta(minutes=5)
         for wallet, cursor in cursors.items():
-            batch = await source.wallet_trades(wallet, cursor, now)
+            got = await source.wallet_trades(wallet, cursor, now)
+            batch = got.trades
             assert all(t.block_time <= now and t.wallet == wallet for t in batch)
             assert batch == sorted(batch, key=lambda t: (t.block_time, t.slot, t.signature))
-            if batch:
-                cursors[wallet] = batch[-1].signature
+            assert got.cursor == (batch[-1].signature if batch else None)
+            if got.cursor is not None:
+                cursors[wallet] = got.cursor
             seen.extend(batch)
     kols = set(cursors)
     expected = [t for t in world.trades if t.wallet in kols and t.block_time <= end]
@@ -58,15 +62,19 @@ async def test_wallet_trades_paging(source: SimSource, world: SimWorld) -> None:
     wallet = max(world.kols, key=lambda k: sum(t.wallet == k.wallet for t in world.trades)).wallet
     mine = [t for t in world.trades if t.wallet == wallet]
     far = CONFIG.start + timedelta(days=30)
-    assert await source.wallet_trades(wallet, None, far) == mine
-    assert await source.wallet_trades(wallet, mine[1].signature, far) == mine[2:]
-    assert await source.wallet_trades(wallet, mine[-1].signature, far) == []
-    assert await source.wallet_trades(wallet, None, mine[0].block_time - timedelta(seconds=1)) == []
-    assert await source.wallet_trades(wallet, None, mine[2].block_time) == [
+
+    async def trades(after: str | None, until: datetime, who: str = wallet) -> list[TradeRecord]:
+        return (await source.wallet_trades(who, after, until)).trades
+
+    assert await trades(None, far) == mine
+    assert await trades(mine[1].signature, far) == mine[2:]
+    assert await trades(mine[-1].signature, far) == []
+    assert await trades(None, mine[0].block_time - timedelta(seconds=1)) == []
+    assert await trades(None, mine[2].block_time) == [
         t for t in mine if t.block_time <= mine[2].block_time
     ]
-    assert await source.wallet_trades(wallet, "not-a-signature", far) == mine
-    assert await source.wallet_trades("Unknown1111111111111111111111111111111111111", None, far) == []
+    assert await trades("not-a-signature", far) == mine
+    assert await trades(None, far, "Unknown1111111111111111111111111111111111111") == []
 
 
 async def test_snapshots_creator_trades_and_context_respect_the_window(
