@@ -200,7 +200,7 @@ def compute_features(inp: FeatureInputs) -> Features:
     ctx = max((c for c in inp.context if c.ts <= t), key=lambda c: c.ts, default=None)
     if ctx is not None:
         out["sol_price"] = ctx.sol_price_usd
-        out["overall_market_sentiment"] = ctx.sentiment
+        out["overall_market_sentiment"] = _f(ctx.sentiment)
 
     if token.bundle_pct is not None:
         out["bundle_severity"] = token.bundle_pct

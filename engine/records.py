@@ -109,11 +109,12 @@ class SnapshotRecord:
 
 @dataclass(frozen=True, slots=True)
 class ContextRecord:
-    """Market-wide context at ``ts``: SOL price and a sentiment index in [-1, 1]."""
+    """Market-wide context at ``ts``: SOL price and a sentiment index in [-1, 1] (None where the
+    source has no such index)."""
 
     ts: datetime
     sol_price_usd: float
-    sentiment: float
+    sentiment: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

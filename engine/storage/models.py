@@ -137,7 +137,7 @@ class MarketSnapshot(SQLModel, table=True):
 class MarketContext(SQLModel, table=True):
     ts: datetime = _ts(primary_key=True)
     sol_price_usd: float
-    sentiment: float
+    sentiment: float | None = None
 
 
 class Signal(SQLModel, table=True):
