@@ -10,17 +10,21 @@ import bisect
 import math
 from typing import Final
 
-CLASSES: Final[tuple[str, ...]] = (
-    "rug",
-    "small_win",
-    "medium_win",
-    "big_win",
-    "moonshot",
-    "mega_moon",
-)
-BOUNDARIES: Final[tuple[float, ...]] = (1.5, 5.0, 10.0, 50.0, 100.0)
+# The class table lives in ml.classes (ml cannot import engine; engine may import ml).
+from ml.classes import BIG_CLASSES, BOUNDARIES, CLASSES, N_CLASSES
+
+__all__ = [
+    "BIG_CLASSES",
+    "BOUNDARIES",
+    "CLASSES",
+    "CLASS_SHORT",
+    "LOG_BOUNDARIES",
+    "N_CLASSES",
+    "class_name",
+    "label_for_multiple",
+]
+
 LOG_BOUNDARIES: Final[tuple[float, ...]] = tuple(math.log(b) for b in BOUNDARIES)
-N_CLASSES: Final[int] = len(CLASSES)
 # Short names used in reasons and charts ("toward 10x+").
 CLASS_SHORT: Final[dict[str, str]] = {
     "rug": "<1.5x",
@@ -30,7 +34,6 @@ CLASS_SHORT: Final[dict[str, str]] = {
     "moonshot": "50-100x",
     "mega_moon": "100x+",
 }
-BIG_CLASSES: Final[tuple[int, ...]] = (3, 4, 5)  # the >= 10x classes
 
 
 def label_for_multiple(ratio: float) -> int:

@@ -1,7 +1,6 @@
 """Outcome classes, as the learning code sees them.
 
-``ml`` never imports ``engine``, so it keeps its own copy of the class table from
-``engine/labels.py``; the engine asserts at import time that both copies are equal.
+The one class table: ``engine.labels`` re-exports it and adds the labelling rule.
 Class ``k`` covers max multiples (max_mcap / entry_mcap) in ``[BOUNDARIES[k-1], BOUNDARIES[k])``.
 """
 

@@ -1,7 +1,6 @@
 import pytest
 
 from engine.labels import BOUNDARIES, CLASSES, label_for_multiple
-from ml.classes import CLASSES as ML_CLASSES
 
 
 @pytest.mark.parametrize(
@@ -28,10 +27,6 @@ def test_boundaries_belong_to_the_class_above(ratio: float, expected: str) -> No
 
 def test_boundaries_are_the_design_ones() -> None:
     assert BOUNDARIES == (1.5, 5.0, 10.0, 50.0, 100.0)
-
-
-def test_ml_keeps_the_same_classes() -> None:
-    assert tuple(ML_CLASSES) == CLASSES
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0])
