@@ -20,7 +20,6 @@ __all__ = [
     "CLASS_SHORT",
     "LOG_BOUNDARIES",
     "N_CLASSES",
-    "class_name",
     "label_for_multiple",
 ]
 
@@ -41,7 +40,3 @@ def label_for_multiple(ratio: float) -> int:
     if not math.isfinite(ratio) or ratio < 0:
         raise ValueError(f"max multiple must be a finite non-negative number, got {ratio!r}")
     return bisect.bisect_right(BOUNDARIES, ratio)
-
-
-def class_name(label: int) -> str:
-    return CLASSES[label]

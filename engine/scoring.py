@@ -16,7 +16,7 @@ from engine.errors import ModelUnavailable
 from engine.features import FEATURE_NAMES, feature_vector
 from ml.explain import top_reasons
 from ml.outcome import OutcomeModel
-from ml.registry import ModelNotFound, Registry, RegistryError
+from ml.registry import Registry, RegistryError
 from ml.schema import feature_schema_hash
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,3 @@ class Scorer:
             reasons=reasons,
             model_version=self._version,
         )
-
-
-__all__ = ["KIND", "SCHEMA_HASH", "ModelNotFound", "Reason", "Score", "Scorer", "describe"]

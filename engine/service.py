@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -373,7 +372,3 @@ class MoonbotService:
             "model": evaluate_probs(probs, holdout.y, holdout.multiples),
             "oracle": evaluate_probs(reference, holdout.y, holdout.multiples),
         }
-
-
-def finite(value: float | None) -> bool:
-    return value is not None and not math.isnan(value)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 
 from engine.convert import context_row, snapshot_row, token_row, trade_record, trade_row
-from engine.records import KolRecord, MarketSource, TradeRecord
+from engine.records import MarketSource, TradeRecord
 from engine.storage import (
     AppState,
     Database,
@@ -68,16 +68,6 @@ class Tracker:
                 returning=Kol.wallet,
             )
         return len(added)
-
-    async def add_kol(self, kol: KolRecord) -> bool:
-        async with self.db.session() as session:
-            added = await insert_ignore(
-                session,
-                Kol,
-                [{"wallet": kol.wallet, "name": kol.name, "tier": kol.tier}],
-                returning=Kol.wallet,
-            )
-        return bool(added)
 
     async def poll(self, until: datetime) -> PollResult:
         result = PollResult(until=until)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlmodel import col, select
 
+from engine.errors import ModelUnavailable
 from engine.features import FEATURE_NAMES, feature_vector
 from engine.scoring import KIND, SCHEMA_HASH
 from engine.storage import Database, Outcome, Signal
@@ -59,7 +60,9 @@ async def labeled_dataset(db: Database) -> Dataset:
         ).all()
     return Dataset(
         X=pd.DataFrame(
-            [feature_vector(sig.features) for sig, _ in rows], columns=list(FEATURE_NAMES), dtype=float
+            [feature_vector(sig.features) for sig, _ in rows],
+            columns=list(FEATURE_NAMES),
+            dtype=float,
         ),
         y=np.array([out.label for _, out in rows], dtype=int),
         multiples=np.array(
@@ -114,8 +117,6 @@ def train_and_compare(
     params: dict[str, Any] | None = None,
 ) -> TrainReport:
     """Fit a candidate, compare it with the champion on the same holdout, promote or not."""
-    from engine.errors import ModelUnavailable
-
     train, holdout = time_split(ds, holdout_fraction)
     if len(train) < MIN_TRAIN_ROWS or len(holdout) < 10:
         raise ModelUnavailable(
