@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from engine.kolstats import compute_stats
+from engine.kolstats import WinRateIndex, compute_stats
 from engine.narratives import match_narratives
 from engine.positions import build_positions
 from engine.records import ContextRecord, SnapshotRecord, Tier, TokenRecord, TradeRecord
@@ -138,6 +138,9 @@ class FeatureInputs:
     creator_trades: Sequence[TradeRecord] = ()
     context: Sequence[ContextRecord] = ()
     prior_signals: Sequence[PriorSignal] = ()
+    # Optional: answers the KOL win rates from an index over all their trades instead of
+    # rebuilding positions from ``kol_trades`` (same values; for building large datasets).
+    win_rates: WinRateIndex | None = None
 
 
 def _f(value: float | int | bool | None) -> float:
@@ -235,9 +238,12 @@ def _kol_features(inp: FeatureInputs) -> Features:
         out["kol_entry_speed"] = (first - inp.token.created_at).total_seconds() / 60.0
     rates = []
     for wallet in sorted(wallets):
-        stats = compute_stats(build_positions(tr for tr in known if tr.wallet == wallet))
-        if stats.win_rate is not None:
-            rates.append(stats.win_rate)
+        if inp.win_rates is not None:
+            rate = inp.win_rates.win_rate(wallet, t)
+        else:
+            rate = compute_stats(build_positions(tr for tr in known if tr.wallet == wallet)).win_rate
+        if rate is not None:
+            rates.append(rate)
     if rates:
         out["kol_avg_win_rate"] = sum(rates) / len(rates)
     return out

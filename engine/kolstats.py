@@ -19,11 +19,14 @@ A wallet is a *Diamond Hand KOL* when its score is at least the configured thres
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from engine.positions import PositionState
+from engine.positions import PositionState, build_positions
+from engine.records import TradeRecord
 
 WINNER_PEAK = 2.0
 
@@ -81,3 +84,35 @@ def compute_stats(positions: Sequence[PositionState]) -> KolStats:
         ),
         n_winners=len(winners),
     )
+
+
+class WinRateIndex:
+    """Win rates as of any instant, from every trade of some wallets, without rebuilding FIFO
+    positions per question.
+
+    A position closed by ``t`` is built from trades at or before its close, so it is the same
+    whether positions are built from all trades or only from those up to ``t``: the win rate as
+    of ``t`` is the share of wins among positions closed by ``t``. (The engine's features use
+    this; ``tests/engine/test_features.py`` checks it against rebuilding positions.)
+    """
+
+    def __init__(self, trades: Iterable[TradeRecord]) -> None:
+        closes: dict[str, list[tuple[datetime, bool]]] = {}
+        for p in build_positions(trades):
+            if p.closed_at is not None and (m := p.multiple) is not None:
+                closes.setdefault(p.wallet, []).append((p.closed_at, m > 1.0))
+        self._times: dict[str, list[datetime]] = {}
+        self._wins: dict[str, list[int]] = {}  # cumulative wins
+        for wallet, events in closes.items():
+            events.sort()
+            self._times[wallet] = [ts for ts, _ in events]
+            running, cumulative = 0, []
+            for _, win in events:
+                running += win
+                cumulative.append(running)
+            self._wins[wallet] = cumulative
+
+    def win_rate(self, wallet: str, t: datetime) -> float | None:
+        """Share of the wallet's positions closed at or before ``t`` that made money."""
+        n = bisect.bisect_right(self._times.get(wallet, []), t)
+        return self._wins[wallet][n - 1] / n if n else None
