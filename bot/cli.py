@@ -72,6 +72,17 @@ def train() -> None:
     _with_service(lambda service: ask(service, console, "/retrain"))
 
 
+@app.command()
+def bench() -> None:
+    """Measure the hot paths and print the numbers (see BENCHMARKS.md for the full set)."""
+    from ml.bench import bench_explain
+
+    console.print("One-row model paths (34 features, 400 rounds x 6 classes), ms:")
+    for name, stats in bench_explain().items():
+        shown = " · ".join(f"{k} {v:.3f}" for k, v in stats.items())
+        console.print(f"  {name:<28} {shown}", markup=False)
+
+
 @app.command(name="parse-tx")
 def parse_tx(
     file: Annotated[
