@@ -10,10 +10,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bot.cli_track import track_app
 from engine.config import Settings
 from engine.errors import UserError
 
 app = typer.Typer(help="moonbot: learns what makes Solana memecoins moon.", no_args_is_help=True)
+app.add_typer(track_app, name="track")
+# `moonbot backfill ADDRESS --days N` is also `moonbot track backfill`.
+_backfill = next(c.callback for c in track_app.registered_commands if c.name == "backfill")
+assert _backfill is not None
+app.command(name="backfill")(_backfill)
 console = Console()
 
 

@@ -10,12 +10,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
 from sqlmodel import col, func, select
 
 from engine import alerts as outbox
+from engine import kols
 from engine.address import validate_address
 from engine.alerts import AlertView
 from engine.analyzer import all_stats, positions_of, refresh_positions
@@ -49,7 +51,11 @@ from ml.registry import Registry
 log = logging.getLogger(__name__)
 
 
-def make_source(settings: Settings) -> MarketSource:
+def make_source(settings: Settings, db: Database) -> MarketSource:
+    if settings.source == "rpc":
+        from engine.solana.source import RpcSource
+
+        return RpcSource.from_settings(settings, tracked=partial(kols.tracked_cursors, db))
     if settings.source == "sim":
         from engine.sim import SimConfig, SimSource, generate
 
@@ -131,7 +137,7 @@ class MoonbotService:
         seconds to generate, which questions answered from the database never need)."""
         if self._tracker is None:
             if self._source is None:
-                self._source = make_source(self.settings)
+                self._source = make_source(self.settings, self.db)
             self._tracker = Tracker(self.db, self._source, horizon=self.horizon)
         return self._tracker
 
@@ -148,6 +154,9 @@ class MoonbotService:
         return service
 
     async def close(self) -> None:
+        aclose = getattr(self._source, "aclose", None)
+        if aclose is not None:
+            await aclose()
         await self.db.dispose()
 
     async def now(self) -> datetime:
@@ -341,6 +350,20 @@ class MoonbotService:
 
     async def mark_alert_sent(self, alert_id: int) -> None:
         await outbox.mark_sent(self.db, alert_id)
+
+    async def track_add(self, wallet: str, name: str | None, tier: str) -> kols.TrackChange:
+        return await kols.add_kol(self.db, wallet, name, tier)
+
+    async def track_remove(self, wallet: str) -> kols.TrackedKol:
+        return await kols.remove_kol(self.db, wallet)
+
+    async def track_list(self) -> list[kols.TrackedKol]:
+        return await kols.list_kols(self.db)
+
+    async def track_backfill(self, wallet: str, days: int) -> kols.BackfillReport:
+        return await kols.backfill(
+            self.db, self.tracker.source, wallet, days=days, now=await self.now()
+        )
 
     async def skip_pending_alerts(self) -> int:
         """Mark all pending alerts skipped, e.g. after back-filling history."""

@@ -12,16 +12,20 @@ incoming request takes the next one, in order, whatever it asks for:
 * ``Fault.rpc_error(code, message)``: 200 with a JSON-RPC error for every call of the request;
   with ``whole=True`` a batch gets one error object (``id`` null) instead of a list.
 
+``random_faults(rate, faults, seed=...)`` adds a steady background of faults: while the queue is
+empty, each request takes one of ``faults`` (drawn at random) with probability ``rate``.
+
 Use it as a context manager (``with FakeServer() as server:``); it never touches the internet.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,6 +93,7 @@ class FakeServer:
         self.dex = dex or FakeDexScreener()
         self.requests: list[Recorded] = []
         self._faults: deque[Fault] = deque()
+        self._random_faults: tuple[float, tuple[Fault, ...], random.Random] | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -105,6 +110,11 @@ class FakeServer:
     def inject(self, *faults: Fault) -> None:
         with self._lock:
             self._faults.extend(faults)
+
+    def random_faults(self, rate: float, faults: Sequence[Fault], *, seed: int = 0) -> None:
+        """From now on, fail a ``rate`` share of the requests with one of ``faults``."""
+        with self._lock:
+            self._random_faults = (rate, tuple(faults), random.Random(seed)) if faults else None
 
     def count(self, path_prefix: str = "") -> int:
         with self._lock:
@@ -136,7 +146,7 @@ class FakeServer:
         except ValueError:
             body = None
         with self._lock:
-            fault = self._faults.popleft() if self._faults else None
+            fault = self._faults.popleft() if self._faults else self._random_fault()
             self.requests.append(
                 Recorded(http_method, handler.path, body, time.monotonic(), fault and fault.kind)
             )
@@ -147,6 +157,12 @@ class FakeServer:
         else:
             status, answer = self.dex.handle(handler.path)
         _send(handler, status, json.dumps(answer).encode())
+
+    def _random_fault(self) -> Fault | None:
+        if self._random_faults is None:
+            return None
+        rate, faults, rng = self._random_faults
+        return rng.choice(faults) if rng.random() < rate else None
 
     def _apply(self, handler: _Handler, fault: Fault, body: Any) -> bool:
         """Act out ``fault``; False if the request should then be served normally."""

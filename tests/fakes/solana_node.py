@@ -1,15 +1,17 @@
 """A fake Solana node: the JSON-RPC methods moonbot calls, answered from test data.
 
 * ``getTransaction``: the real fixture transactions in ../shared/fixtures/solana/getTransaction
-  (``load_fixture_transactions``), by signature; ``null`` for an unknown signature or one in
-  ``not_yet``. A v0 transaction asked for without ``maxSupportedTransactionVersion: 0`` gets the
+  (``load_fixture_transactions``), or copies of them made for another wallet
+  (``resign_transaction``), by signature; ``null`` for an unknown signature, one in
+  ``not_yet``, or at random with probability ``null_rate`` (a node that has not caught up). A v0 transaction asked for without ``maxSupportedTransactionVersion: 0`` gets the
   node's -32015 error, as on mainnet. (The fixtures are ``json`` encoded; they are served as
   they are whatever the encoding asked.)
 * ``getSignaturesForAddress``: scripted histories (newest first), paged like the node: start
   below ``before``, stop above ``until`` or at ``limit`` (max 1000). ``shuffle_pages`` serves
   each page in random order; ``overlap_pages`` includes the ``before`` entry again.
 * ``getTokenSupply`` / ``getTokenLargestAccounts`` / ``getMultipleAccounts`` (max 100 keys):
-  from ``add_token``.
+  from ``add_token`` and ``add_account`` (an account stored with base64 data is served as it
+  is; ``dataSlice`` trims it).
 * ``fail_next(key, code, message)``: the next call whose first parameter is ``key`` (a
   signature, an address, a mint) gets that JSON-RPC error, inside a batch too.
 * Batches (a list body) answer a list; ``max_batch`` refuses larger ones, with a single
@@ -18,12 +20,14 @@
 
 from __future__ import annotations
 
+import base64
+import copy
 import functools
 import json
 import random
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +67,13 @@ def fixture_transactions() -> dict[str, dict[str, Any]]:
     return found
 
 
+def fixture_transaction(file_name: str) -> dict[str, Any]:
+    """The one transaction in ``getTransaction/<file_name>`` (a copy: change it freely)."""
+    payload = json.loads((TX_DIR / file_name).read_bytes())
+    item = payload[0] if isinstance(payload, list) else payload
+    return copy.deepcopy(item.get("result", item))
+
+
 class FakeSolanaNode:
     def __init__(self) -> None:
         self.transactions: dict[str, dict[str, Any]] = {}
@@ -71,6 +82,7 @@ class FakeSolanaNode:
         self.largest: dict[str, list[dict[str, Any]]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
         self.not_yet: set[str] = set()
+        self.null_rate = 0.0
         self.shuffle_pages = False
         self.overlap_pages = False
         self.max_batch: int | None = None
@@ -79,6 +91,7 @@ class FakeSolanaNode:
         self.calls: Counter[str] = Counter()
         self._item_faults: dict[str, list[tuple[int, str]]] = {}
         self._rng = random.Random(7)
+        self._null_rng = random.Random(11)
         self._lock = threading.Lock()
 
     # --- scripting ----------------------------------------------------------------------------
@@ -87,19 +100,36 @@ class FakeSolanaNode:
         self.transactions.update(fixture_transactions())
         return sorted(self.transactions)
 
-    def add_history(self, address: str, entries: Sequence[tuple[str, int]]) -> None:
-        """``entries``: (signature, slot), newest first."""
+    def add_history(
+        self,
+        address: str,
+        entries: Sequence[tuple[str, int]],
+        *,
+        failed: Collection[str] = (),
+        block_times: Mapping[str, int] | None = None,
+    ) -> None:
+        """``entries``: (signature, slot), newest first. ``failed`` signatures get an ``err``;
+        block times default to ``1_700_000_000 + slot // 3``."""
+        times = block_times or {}
         self.histories[address] = [
             {
                 "signature": signature,
                 "slot": slot,
-                "blockTime": 1_700_000_000 + slot // 3,
-                "err": None,
+                "blockTime": times.get(signature, 1_700_000_000 + slot // 3),
+                "err": {"InstructionError": [0, {"Custom": 6001}]} if signature in failed else None,
                 "memo": None,
                 "confirmationStatus": "finalized",
             }
             for signature, slot in entries
         ]
+
+    def add_transaction(self, tx: dict[str, Any]) -> str:
+        signature: str = tx["transaction"]["signatures"][0]
+        self.transactions[signature] = tx
+        return signature
+
+    def add_account(self, pubkey: str, account: dict[str, Any]) -> None:
+        self.accounts[pubkey] = account
 
     def add_token(
         self,
@@ -223,6 +253,8 @@ class FakeSolanaNode:
         tx = self.transactions.get(signature)
         if tx is None or signature in self.not_yet:
             return None
+        if self.null_rate and self._null_rng.random() < self.null_rate:
+            return None
         if tx.get("version") == 0 and config.get("maxSupportedTransactionVersion") != 0:
             raise _RpcFault(
                 -32015,
@@ -257,7 +289,16 @@ class FakeSolanaNode:
         for key in keys:
             account = self.accounts.get(key)
             if account is not None and config.get("encoding") == "base64":
-                account = {**account, "data": ["", "base64"]}
+                data = account["data"]
+                raw = data[0] if isinstance(data, list) else ""
+                window = config.get("dataSlice")
+                if window is not None:
+                    raw = base64.b64encode(
+                        base64.b64decode(raw)[
+                            window["offset"] : window["offset"] + window["length"]
+                        ]
+                    ).decode()
+                account = {**account, "data": [raw, "base64"]}
             value.append(account)
         return self._context(value)
 
@@ -271,3 +312,50 @@ def _ui_amount(base: dict[str, Any], amount: int, decimals: int) -> dict[str, An
         "uiAmount": ui,
         "uiAmountString": f"{ui:.{decimals}f}".rstrip("0").rstrip(".") or "0",
     }
+
+
+def resign_transaction(
+    tx: Mapping[str, Any],
+    *,
+    signature: str,
+    slot: int,
+    block_time: int,
+    wallet: str | None = None,
+    mints: Mapping[str, str] | None = None,
+    failed: bool = False,
+) -> dict[str, Any]:
+    """A copy of a real transaction under a new signature, slot and block time.
+
+    ``wallet`` takes the place of the fee payer everywhere it appears (account keys, loaded
+    addresses, token-balance owners), so the same swap is now that wallet's; ``mints`` renames
+    token mints in the balances the same way. ``failed`` sets ``meta.err`` (the node keeps the
+    balances of a failed transaction but for the fee; the parser must ignore it anyway).
+    """
+    out = copy.deepcopy(dict(tx))
+    out["slot"] = slot
+    out["blockTime"] = block_time
+    out["transaction"]["signatures"][0] = signature
+    message = out["transaction"]["message"]
+    keys = message["accountKeys"]
+    payer = keys[0] if isinstance(keys[0], str) else keys[0]["pubkey"]
+    renames = dict(mints or {})
+    if wallet is not None:
+        renames[payer] = wallet
+
+    def rename(value: Any) -> Any:
+        return renames.get(value, value) if isinstance(value, str) else value
+
+    message["accountKeys"] = [
+        rename(k) if isinstance(k, str) else {**k, "pubkey": rename(k["pubkey"])} for k in keys
+    ]
+    meta = out["meta"]
+    loaded = meta.get("loadedAddresses")
+    if loaded:
+        meta["loadedAddresses"] = {part: [rename(a) for a in loaded[part]] for part in loaded}
+    for side in ("preTokenBalances", "postTokenBalances"):
+        for balance in meta.get(side) or ():
+            balance["owner"] = rename(balance.get("owner"))
+            balance["mint"] = rename(balance.get("mint"))
+    if failed:
+        meta["err"] = {"InstructionError": [2, {"Custom": 6001}]}
+    return out

@@ -1,0 +1,155 @@
+"""``moonbot track``: the tracked KOL wallets (add, remove, list) and back-filling one's history.
+
+Registered in ``bot.cli`` with ``app.add_typer(track_app, name="track")``. Each command checks
+its input first (a bad address or tier is one ``error:`` line and exit code 2, before anything
+is opened or written), then calls one ``MoonbotService`` method. ``make_track_app`` takes the
+function that opens the service, so a test can hand in its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, NoReturn, Protocol, TypeVar
+
+import typer
+from rich.console import Console
+
+from engine.address import validate_address
+from engine.config import Settings
+from engine.errors import SourceError, UserError
+
+if TYPE_CHECKING:
+    from engine.kols import BackfillReport, TrackChange, TrackedKol
+
+T = TypeVar("T")
+console = Console()
+
+
+class TrackService(Protocol):
+    """The ``MoonbotService`` methods these commands call."""
+
+    async def track_add(self, wallet: str, name: str | None, tier: str) -> TrackChange: ...
+
+    async def track_remove(self, wallet: str) -> TrackedKol: ...
+
+    async def track_list(self) -> list[TrackedKol]: ...
+
+    async def track_backfill(self, wallet: str, days: int) -> BackfillReport: ...
+
+    async def close(self) -> None: ...
+
+
+OpenService = Callable[[Settings], Awaitable[TrackService]]
+
+
+async def open_moonbot(settings: Settings) -> TrackService:
+    from engine.service import MoonbotService
+
+    service = await MoonbotService.open(settings)
+    return service
+
+
+def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
+    track = typer.Typer(
+        help="Tracked KOL wallets: add, remove, list, back-fill history.", no_args_is_help=True
+    )
+
+    def run(action: Callable[[TrackService], Awaitable[T]]) -> T:
+        async def main() -> T:
+            service = await open_service(Settings())
+            try:
+                return await action(service)
+            finally:
+                await service.close()
+
+        try:
+            return asyncio.run(main())
+        except UserError as exc:
+            _fail(str(exc))
+        except SourceError as exc:
+            console.print(f"error: data source unavailable: {exc}", markup=False)
+            raise typer.Exit(1) from None
+
+    @track.command("add")
+    def add(
+        address: Annotated[str, typer.Argument(help="the wallet's base58 address")],
+        name: Annotated[str | None, typer.Option(help="display name")] = None,
+        tier: Annotated[str, typer.Option(help="elite, top or regular")] = "regular",
+    ) -> None:
+        """Track a wallet (or change the name and tier of a tracked one)."""
+        from engine.kols import check_name, check_tier
+
+        wallet = _checked(address)
+        _guard(lambda: (check_tier(tier), check_name(name, wallet)))
+        change = run(lambda service: service.track_add(wallet, name, tier))
+        kol = change.kol
+        _say(f"{change.action} {kol.name} ({kol.tier}) {kol.wallet}")
+
+    @track.command("remove")
+    def remove(
+        address: Annotated[str, typer.Argument(help="the wallet's base58 address")],
+    ) -> None:
+        """Stop tracking a wallet (its trades and statistics are kept)."""
+        wallet = _checked(address)
+        kol = run(lambda service: service.track_remove(wallet))
+        _say(f"removed {kol.name} {kol.wallet} ({kol.trades} trades kept)")
+
+    @track.command("list")
+    def list_() -> None:
+        """The tracked wallets."""
+        kols = run(lambda service: service.track_list())
+        if not kols:
+            _say("no tracked wallets: add one with `moonbot track add ADDRESS`")
+            return
+        for kol in kols:
+            _say(
+                f"{kol.wallet:<44}  {kol.tier:<7}  {kol.trades:>6} trades  "
+                f"since {kol.added_at:%Y-%m-%d}  {kol.name}"
+            )
+
+    @track.command("backfill")
+    def backfill(
+        address: Annotated[str, typer.Argument(help="the wallet's base58 address")],
+        days: Annotated[int, typer.Option(help="how many days back")] = 7,
+    ) -> None:
+        """Fetch a tracked wallet's swaps of the last N days from the chain."""
+        from engine.kols import check_days
+
+        wallet = _checked(address)
+        _guard(lambda: check_days(days))
+        report = run(lambda service: service.track_backfill(wallet, days))
+        _say(
+            f"{report.wallet}: {report.signatures} transactions since "
+            f"{report.since:%Y-%m-%d %H:%M} UTC, {report.trades_found} swaps, "
+            f"{report.trades_stored} new"
+        )
+        if report.unavailable:
+            _say(f"{report.unavailable} transactions not available yet: run it again later")
+        if report.truncated:
+            _say("stopped at the page limit before the start of the window")
+
+    return track
+
+
+def _checked(address: str) -> str:
+    return _guard(lambda: validate_address(address, "wallet"))
+
+
+def _guard(check: Callable[[], T]) -> T:
+    try:
+        return check()
+    except UserError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _say(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+track_app = make_track_app()
