@@ -47,6 +47,12 @@ CLASS_LABELS: Final[dict[str, str]] = {
 }
 _ACCENT = "#dbdee1"
 _MUTED = "#b5bac1"
+# Public names of the palette, for the other chart modules (ml.charts_insights, ml.charts_eval).
+TEXT_COLOR: Final[str] = _ACCENT
+MUTED_COLOR: Final[str] = _MUTED
+GOOD_COLOR: Final[str] = CLASS_COLORS["big_win"]
+BAD_COLOR: Final[str] = CLASS_COLORS["rug"]
+NEUTRAL_COLOR: Final[str] = CLASS_COLORS["moonshot"]
 
 _lock = threading.RLock()
 
@@ -67,6 +73,20 @@ def new_figure(figsize: tuple[float, float] = FIGSIZE) -> Figure:
     """An empty styled figure on the Agg canvas (call inside ``chart_style()``)."""
     fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
+    return fig
+
+
+def no_data_figure(
+    title: str, message: str = "no data yet", figsize: tuple[float, float] = FIGSIZE
+) -> Figure:
+    """A styled figure that says there is nothing to draw, instead of failing: ``title`` on top,
+    ``message`` in the middle."""
+    with chart_style():
+        fig = new_figure(figsize)
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=16, color=_MUTED)
+        fig.suptitle(title, x=0.01, ha="left")
     return fig
 
 
