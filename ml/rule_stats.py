@@ -1,0 +1,126 @@
+"""Array statistics for the rule miner (``ml.rules``): it scores thousands of candidate patterns
+at once, so these take and return numpy arrays.
+
+- ``wilson_bounds``: ``ml.metrics.wilson_interval`` over arrays.
+- ``two_proportion_z``: is a pattern's success rate different from the rest of a bigger row set?
+- ``interaction_z``: do two conditions work together, beyond their separate effects?
+- ``feature_families``: which features are proxies of one another (strongly rank-correlated).
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from ml.patterns import feature_values
+
+Z95: Final[float] = NormalDist().inv_cdf(0.975)
+FAMILY_CORRELATION: Final[float] = 0.6
+
+Counts = tuple[np.ndarray, np.ndarray]  # rows and successes
+
+
+def wilson_bounds(
+    successes: np.ndarray, n: np.ndarray, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """``ml.metrics.wilson_interval`` elementwise (95% by default); NaN where ``n == 0``."""
+    k = np.asarray(successes, dtype=np.float64)
+    m = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = k / m
+        denom = 1.0 + z * z / m
+        centre = (rate + z * z / (2 * m)) / denom
+        half = z * np.sqrt(rate * (1 - rate) / m + z * z / (4 * m * m)) / denom
+        low = np.where(k == 0, 0.0, np.maximum(0.0, centre - half))
+        high = np.where(k == m, 1.0, np.minimum(1.0, centre + half))
+    empty = m <= 0
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def two_proportion_z(
+    n_in: np.ndarray | int,
+    hits_in: np.ndarray | int,
+    n_sub: np.ndarray | int,
+    hits_sub: np.ndarray | int,
+) -> np.ndarray:
+    """Pooled two-proportion z of the rate inside a pattern vs the *rest* of a row set ``sub``
+    that contains it (two disjoint groups). Positive: the pattern's rate is higher. 0 when
+    there is no rest or no variation (nothing can be told apart)."""
+    n1 = np.asarray(n_in, dtype=np.float64)
+    h1 = np.asarray(hits_in, dtype=np.float64)
+    n0 = np.asarray(n_sub, dtype=np.float64) - n1
+    h0 = np.asarray(hits_sub, dtype=np.float64) - h1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (h1 + h0) / (n1 + n0)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+        z = np.where((n0 > 0) & (n1 > 0) & (se > 0), (h1 / n1 - h0 / n0) / se, 0.0)
+    return np.asarray(z)
+
+
+def interaction_z(
+    both: Counts | tuple[int, int],
+    x: Counts | tuple[int, int],
+    y: Counts | tuple[int, int],
+    total: tuple[int, int],
+) -> np.ndarray:
+    """Woolf z of the interaction of row sets ``x`` and ``y`` on success.
+
+    ``both`` are the counts of ``x AND y``. The statistic is the log odds ratio of success for
+    ``y`` inside ``x`` minus the one outside ``x`` (symmetric in ``x`` and ``y``), over its
+    standard error ``sqrt(sum of 1/count over the 8 cells)``. Positive: together they do better
+    than their separate effects say. 0.5 is added to every cell, so empty cells stay finite and
+    weak.
+    """
+    n11, h11 = (np.asarray(a, dtype=np.float64) for a in both)
+    nx, hx = (np.asarray(a, dtype=np.float64) for a in x)
+    ny, hy = (np.asarray(a, dtype=np.float64) for a in y)
+    n_all, h_all = float(total[0]), float(total[1])
+    cells = (
+        (n11, h11, 1.0),  # x and y
+        (nx - n11, hx - h11, -1.0),  # x, not y
+        (ny - n11, hy - h11, -1.0),  # y, not x
+        (n_all - nx - ny + n11, h_all - hx - hy + h11, 1.0),  # neither
+    )
+    log_or = np.zeros(np.broadcast(n11, nx, ny).shape)
+    variance = np.zeros_like(log_or)
+    for n, h, sign in cells:
+        success, failure = h + 0.5, n - h + 0.5
+        log_or = log_or + sign * (np.log(success) - np.log(failure))
+        variance = variance + 1.0 / success + 1.0 / failure
+    return np.asarray(log_or / np.sqrt(variance))
+
+
+def feature_families(
+    X: pd.DataFrame, min_correlation: float = FAMILY_CORRELATION
+) -> dict[str, int]:
+    """Feature name -> family id: the connected groups of features whose |Spearman| correlation
+    is at least ``min_correlation`` (a missing value takes its column's mean rank).
+
+    Proxies of one another land in one family: top-10 / top-3 / top-1 holder share, a flag and
+    its severity, ``narrative_match`` and ``narrative_weight``. A feature alone is its own family.
+    """
+    names = [str(c) for c in X.columns]
+    parent = list(range(len(names)))
+    if len(X) >= 3 and len(names) >= 2:
+        values = np.column_stack([feature_values(X, name) for name in names])
+        ranks = np.asarray(rankdata(values, axis=0, nan_policy="omit"), dtype=np.float64)
+        known = ~np.isnan(ranks)
+        means = np.where(known, ranks, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1)
+        ranks = np.where(known, ranks, means[None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = np.nan_to_num(np.abs(np.corrcoef(ranks, rowvar=False)), nan=0.0)
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i, j in zip(*np.nonzero(np.triu(corr >= min_correlation, k=1)), strict=True):
+            parent[root(int(i))] = root(int(j))
+        return {name: root(i) for i, name in enumerate(names)}
+    return {name: i for i, name in enumerate(names)}
