@@ -14,7 +14,8 @@ from ml.charts import feature_importance_figure, figure_to_png
 from ml.explain import global_importance
 from ml.metrics import wilson_interval
 from ml.outcome import OutcomeModel
-from ml.patterns import Pattern, losing, mine_single, winning
+from ml.patterns import Pattern
+from ml.rules import mine_patterns
 
 RECENT_ROWS = 3000
 
@@ -46,7 +47,7 @@ def build_insights(
         ClassRate(name, int((recent.y == k).sum()), wilson_interval(int((recent.y == k).sum()), n))
         for k, name in enumerate(CLASSES)
     ]
-    patterns = mine_single(recent.X, recent.multiples, min_support=max(20, n // 20))
+    mined = mine_patterns(recent.X, recent.multiples, min_support=max(20, n // 40))
     top: list[tuple[str, float]] = []
     chart: Path | None = None
     if model is not None and n:
@@ -61,7 +62,7 @@ def build_insights(
         model_version=model_version,
         top_features=top,
         class_rates=rates,
-        winning=winning(patterns, 3),
-        losing=losing(patterns, 3),
+        winning=mined.winning[:3],
+        losing=mined.losing[:3],
         chart_path=chart,
     )
