@@ -30,9 +30,18 @@ class Reply:
 class Arg:
     name: str
     help: str
+    required: bool = True
 
 
-Handler = Callable[[MoonbotService, list[str]], Awaitable[Reply]]
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """Who asks, from where: ``channel`` is "console", "telegram:<chat id>", "discord:<channel id>"."""
+
+    channel: str = "console"
+    is_admin: bool = False
+
+
+Handler = Callable[[MoonbotService, list[str], Ctx], Awaitable[Reply]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,32 +54,79 @@ class Command:
 
     @property
     def usage(self) -> str:
-        return " ".join([f"/{self.name}", *(f"<{a.name}>" for a in self.args)])
+        shown = (f"<{a.name}>" if a.required else f"[{a.name}]" for a in self.args)
+        return " ".join([f"/{self.name}", *shown])
 
 
-async def _predict(service: MoonbotService, args: list[str]) -> Reply:
+async def _predict(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     return Reply(fmt.prediction(await service.predict(args[0])))
 
 
-async def _kol(service: MoonbotService, args: list[str]) -> Reply:
+async def _kol(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     return Reply(fmt.kol(await service.kol(" ".join(args))))
 
 
-async def _insights(service: MoonbotService, args: list[str]) -> Reply:
+async def _insights(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     report = await service.insights()
     return Reply(fmt.insights(report), report.chart_path)
 
 
-async def _retrain(service: MoonbotService, args: list[str]) -> Reply:
+async def _retrain(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     return Reply(fmt.train_report(await service.retrain()))
 
 
-async def _status(service: MoonbotService, args: list[str]) -> Reply:
+async def _status(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     return Reply(fmt.status(await service.status()))
 
 
-async def _help(service: MoonbotService, args: list[str]) -> Reply:
+async def _help(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     return Reply(help_text())
+
+
+TIERS = ("elite", "top", "regular")
+
+
+async def _track(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
+    action = args[0].lower()
+    if action == "list":
+        kols = await service.track_list()
+        if not kols:
+            return Reply("no tracked wallets yet: an admin can /track add <wallet> [name] [tier]")
+        return Reply("\n".join(fmt.tracked(k) for k in kols))
+    if action not in ("add", "remove"):
+        return Reply(
+            "usage: /track add <wallet> [name] [tier] · /track remove <wallet> · /track list"
+        )
+    if not ctx.is_admin:
+        return Reply(f"/track {action} is for admins only")
+    if len(args) < 2:
+        return Reply(f"missing argument: usage /track {action} <wallet>")
+    if action == "remove":
+        kol = await service.track_remove(args[1])
+        return Reply(
+            f"stopped tracking {fmt.clean(kol.name)} {kol.wallet} (its {kol.trades} trades are kept)"
+        )
+    tier = args[3].lower() if len(args) > 3 else "regular"
+    change = await service.track_add(args[1], args[2] if len(args) > 2 else None, tier)
+    return Reply(
+        f"{change.action} {fmt.clean(change.kol.name)} [{change.kol.tier}] {change.kol.wallet}"
+    )
+
+
+async def _alerts(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
+    if not ctx.is_admin:
+        return Reply("/alerts is for admins only")
+    action = args[0].lower()
+    if action in ("on", "off"):
+        state = await service.set_alerts(ctx.channel, enabled=action == "on")
+    elif action == "threshold" and len(args) == 2 and args[1].isdigit():
+        state = await service.set_alerts(ctx.channel, threshold=int(args[1]))
+    else:
+        return Reply("usage: /alerts on · /alerts off · /alerts threshold <0-100>")
+    return Reply(
+        f"alerts {'on' if state.enabled else 'off'} for this channel "
+        f"(conviction threshold {state.threshold})"
+    )
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -95,6 +151,27 @@ COMMANDS: tuple[Command, ...] = (
         _retrain,
         admin=True,
     ),
+    Command(
+        "track",
+        "Tracked KOL wallets: list, or add and remove (admins)",
+        _track,
+        (
+            Arg("action", "add, remove or list"),
+            Arg("wallet", "the KOL's wallet address", required=False),
+            Arg("name", "a display name (add)", required=False),
+            Arg("tier", "elite, top or regular (add)", required=False),
+        ),
+    ),
+    Command(
+        "alerts",
+        "Alerts in this channel: on, off, or the conviction threshold",
+        _alerts,
+        (
+            Arg("setting", "on, off or threshold"),
+            Arg("value", "the threshold, 0-100", required=False),
+        ),
+        admin=True,
+    ),
     Command("status", "Data freshness, counts and the current model", _status),
     Command("help", "This list", _help),
 )
@@ -108,7 +185,9 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-async def dispatch(service: MoonbotService, text: str, *, is_admin: bool = False) -> Reply:
+async def dispatch(
+    service: MoonbotService, text: str, *, is_admin: bool = False, channel: str = "console"
+) -> Reply:
     """Answer one command line ("/predict <mint>") with one Reply, never an exception."""
     try:
         parts = shlex.split(text.strip())
@@ -121,14 +200,14 @@ async def dispatch(service: MoonbotService, text: str, *, is_admin: bool = False
     if command is None:
         return Reply(f"unknown command /{fmt.clean(name, 30)}: try /help")
     args = parts[1:]
-    if len(args) < len(command.args):
+    if len(args) < sum(a.required for a in command.args):
         return Reply(f"missing argument: usage {command.usage}")
     if command.args and len(args) > len(command.args) and command.name != "kol":
         return Reply(f"too many arguments: usage {command.usage}")
     if command.admin and not is_admin:
         return Reply(f"/{command.name} is for admins only")
     try:
-        return await command.handler(service, args)
+        return await command.handler(service, args, Ctx(channel, is_admin))
     except UserError as exc:
         return Reply(str(exc))
     except SourceError:

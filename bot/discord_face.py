@@ -90,10 +90,15 @@ def make_command(command: Command, service: MoonbotService, access: DiscordAcces
     """One slash command for one table entry: typed string options described by their ``Arg``."""
     names = [option_name(a) for a in command.args]
 
-    async def callback(interaction: discord.Interaction, **values: str) -> None:
+    async def callback(interaction: discord.Interaction, **values: str | None) -> None:
         await interaction.response.defer(thinking=True)
-        line = command_line(command, [values[n] for n in names])
-        reply = await dispatch(service, line, is_admin=access.is_admin(interaction.user))
+        line = command_line(command, [v for n in names if (v := values.get(n)) is not None])
+        reply = await dispatch(
+            service,
+            line,
+            is_admin=access.is_admin(interaction.user),
+            channel=f"discord:{interaction.channel_id}",
+        )
         await send_reply(interaction.followup, reply)
 
     # discord.py reads the options from the callback's signature: give it one per Arg.
@@ -104,7 +109,17 @@ def make_command(command: Command, service: MoonbotService, access: DiscordAcces
                 inspect.Parameter.POSITIONAL_OR_KEYWORD,
                 annotation=discord.Interaction,
             ),
-            *(inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=str) for n in names),
+            *(
+                inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=str)
+                if a.required
+                else inspect.Parameter(
+                    n,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=str | None,
+                    default=None,
+                )
+                for n, a in zip(names, command.args, strict=True)
+            ),
         ]
     )
     described = app_commands.describe(

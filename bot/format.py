@@ -14,6 +14,7 @@ from datetime import datetime
 
 from engine.alerts import AlertView
 from engine.insights import InsightsReport
+from engine.kols import TrackedKol
 from engine.labels import CLASS_SHORT, CLASSES
 from engine.scoring import usd
 from engine.service import KolProfile, Prediction, StatusReport
@@ -166,3 +167,7 @@ def status(s: StatusReport) -> str:
     if metrics:
         model += f" (holdout log-loss {metrics.get('log_loss', float('nan')):.4f})"
     return "\n".join([f"Source {s.source} · data as of {when(s.as_of)}", counts, f"Model {model}"])
+
+
+def tracked(kol: TrackedKol) -> str:
+    return f"{kol.wallet}  [{kol.tier}]  {kol.trades} trades  {clean(kol.name)}"

@@ -103,7 +103,9 @@ class TelegramFace:
         text = message.text
         if text.split(maxsplit=1)[0].split("@", 1)[0].lower() == "/start":
             text = "/help"
-        reply = await dispatch(self.service, text, is_admin=self.is_admin(update))
+        reply = await dispatch(
+            self.service, text, is_admin=self.is_admin(update), channel=f"telegram:{chat.id}"
+        )
         await send_reply(context.bot, chat.id, reply)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

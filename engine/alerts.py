@@ -11,9 +11,10 @@ from datetime import datetime
 
 from sqlmodel import col, select, update
 
+from engine.errors import UserError
 from engine.kolstats import KolStats
 from engine.signals import SignalEvent
-from engine.storage import Alert, Database, Kol, Signal, Token
+from engine.storage import Alert, Database, Kol, Signal, Subscription, Token
 from engine.storage.db import insert_ignore
 from engine.storage.models import utcnow
 
@@ -40,25 +41,65 @@ class AlertView:
     reasons: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelAlerts:
+    channel: str
+    enabled: bool
+    threshold: int
+
+
+async def ensure_channels(db: Database, channels: Sequence[str], threshold: int) -> None:
+    """Subscribe the configured channels that have no subscription row yet."""
+    async with db.session() as session:
+        await insert_ignore(
+            session,
+            Subscription,
+            [{"channel": c, "enabled": True, "threshold": threshold} for c in channels],
+        )
+
+
+async def set_channel(
+    db: Database,
+    channel: str,
+    *,
+    enabled: bool | None = None,
+    threshold: int | None = None,
+    default_threshold: int,
+) -> ChannelAlerts:
+    """Turn a channel's alerts on or off, or change its threshold (creating its row)."""
+    if threshold is not None and not 0 <= threshold <= 100:
+        raise UserError(f"the threshold is a conviction score from 0 to 100, not {threshold}")
+    async with db.session() as session:
+        row = await session.get(Subscription, channel)
+        if row is None:
+            row = Subscription(channel=channel, enabled=False, threshold=default_threshold)
+        if enabled is not None:
+            row.enabled = enabled
+        if threshold is not None:
+            row.threshold = threshold
+        session.add(row)
+        return ChannelAlerts(row.channel, row.enabled, row.threshold)
+
+
 async def enqueue(
     db: Database,
     events: Sequence[SignalEvent],
     stats: dict[str, KolStats],
     *,
-    channels: Sequence[str],
-    threshold: int,
     dh_threshold: float,
     dh_min_positions: int,
 ) -> int:
-    """Write pending alerts for qualifying buys; returns how many new rows were written."""
+    """Write a pending alert per subscribed channel for each Diamond Hand KOL buy whose score
+    passes that channel's threshold; returns how many new rows were written."""
     rows: list[dict[str, object]] = []
     async with db.session() as session:
+        channels = (await session.exec(select(Subscription).where(col(Subscription.enabled)))).all()
         for event in events:
             kol_stats = stats.get(event.wallet)
             if kol_stats is None or not kol_stats.is_diamond_hand(dh_threshold, dh_min_positions):
                 continue
             score = event.score
-            if score is None or score.total < threshold:
+            if score is None:
                 continue
             rows.extend(
                 {
@@ -73,7 +114,7 @@ async def enqueue(
                     "reasons": [r.as_dict() for r in score.reasons],
                     "model_version": score.model_version,
                 }
-                for ch in channels
+                for ch in (c.channel for c in channels if score.total >= c.threshold)
             )
         if not rows:
             return 0

@@ -149,6 +149,7 @@ class MoonbotService:
         async with db.session() as session:
             if await session.get(AppState, "source") is None:
                 session.add(AppState(key="source", value=settings.source))
+        await outbox.ensure_channels(db, settings.alert_channels, settings.alert_score_threshold)
         service = cls(settings, db, Registry(settings.models_dir), source)
         service.scorer.reload()
         return service
@@ -183,8 +184,6 @@ class MoonbotService:
             self.db,
             events,
             await all_stats(self.db),
-            channels=self.settings.alert_channels,
-            threshold=self.settings.alert_score_threshold,
             dh_threshold=self.settings.diamond_hand_threshold,
             dh_min_positions=self.settings.diamond_hand_min_positions,
         )
@@ -363,6 +362,17 @@ class MoonbotService:
     async def track_backfill(self, wallet: str, days: int) -> kols.BackfillReport:
         return await kols.backfill(
             self.db, self.tracker.source, wallet, days=days, now=await self.now()
+        )
+
+    async def set_alerts(
+        self, channel: str, *, enabled: bool | None = None, threshold: int | None = None
+    ) -> outbox.ChannelAlerts:
+        return await outbox.set_channel(
+            self.db,
+            channel,
+            enabled=enabled,
+            threshold=threshold,
+            default_threshold=self.settings.alert_score_threshold,
         )
 
     async def skip_pending_alerts(self) -> int:

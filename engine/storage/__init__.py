@@ -11,6 +11,7 @@ from engine.storage.models import (
     Outcome,
     Position,
     Signal,
+    Subscription,
     Token,
     Trade,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Outcome",
     "Position",
     "Signal",
+    "Subscription",
     "Token",
     "Trade",
 ]

@@ -178,11 +178,22 @@ class Alert(SQLModel, table=True):
     probabilities: list[float] | None = _json(default=None)
     reasons: list[dict[str, Any]] | None = _json(default=None)
     model_version: str | None = None
-    status: str = "pending"  # pending | sent | failed
+    status: str = "pending"  # pending | sent | failed | skipped
     attempts: int = 0
+    next_attempt_at: datetime | None = _ts(default=None)  # backoff after a failed send
     created_at: datetime = _ts(default_factory=utcnow)
     sent_at: datetime | None = _ts(default=None)
     last_error: str | None = None
+
+
+class Subscription(SQLModel, table=True):
+    """A chat channel that receives alerts ("telegram:<chat id>", "discord:<channel id>",
+    "console"), with its own conviction threshold."""
+
+    channel: str = Field(primary_key=True)
+    enabled: bool = True
+    threshold: int = 60
+    created_at: datetime = _ts(default_factory=utcnow)
 
 
 class ModelVersion(SQLModel, table=True):

@@ -1,5 +1,7 @@
 """Every command answers bad input with one clear line, never a traceback, and changes nothing."""
 
+import math
+
 import pytest
 from conftest import MINT_X, WALLET_A, at, world
 from sqlmodel import func, select
@@ -99,5 +101,89 @@ async def test_insights_on_an_empty_database(tmp_settings) -> None:  # type: ign
     try:
         reply = await dispatch(svc, "/insights")
         assert reply.text == "no labeled signals yet: insights need outcomes to learn from"
+    finally:
+        await svc.close()
+
+
+@pytest.mark.parametrize(
+    ("line", "admin", "expected"),
+    [
+        ("/alerts on", False, "/alerts is for admins only"),
+        ("/alerts on", True, "alerts on for this channel (conviction threshold 60)"),
+        ("/alerts threshold 75", True, "alerts off for this channel (conviction threshold 75)"),
+        (
+            "/alerts threshold 101",
+            True,
+            "the threshold is a conviction score from 0 to 100, not 101",
+        ),
+        (
+            "/alerts threshold x",
+            True,
+            "usage: /alerts on · /alerts off · /alerts threshold <0-100>",
+        ),
+        ("/alerts", True, "missing argument: usage /alerts <setting> [value]"),
+        ("/track add " + UNKNOWN_MINT, False, "/track add is for admins only"),
+        ("/track remove", True, "missing argument: usage /track remove <wallet>"),
+        (
+            "/track add abc",
+            True,
+            "'abc' is not a valid Solana wallet: expected 32-44 base58 characters, got 3",
+        ),
+        (
+            "/track add " + UNKNOWN_MINT + " gamma legend",
+            True,
+            "tier 'legend' is not one of elite, top, regular",
+        ),
+        (
+            "/track dance",
+            True,
+            "usage: /track add <wallet> [name] [tier] · /track remove <wallet> · /track list",
+        ),
+    ],
+)
+async def test_channel_and_admin_commands(
+    service: MoonbotService, line: str, admin: bool, expected: str
+) -> None:
+    reply = await dispatch(service, line, is_admin=admin, channel="telegram:42")
+    assert reply.text == expected
+
+
+async def test_track_add_list_remove(service: MoonbotService) -> None:
+    added = await dispatch(service, f"/track add {UNKNOWN_MINT} gamma top", is_admin=True)
+    assert added.text == f"added gamma [top] {UNKNOWN_MINT}"
+    listed = (await dispatch(service, "/track list")).text.splitlines()
+    assert f"{UNKNOWN_MINT}  [top]  0 trades  gamma" in listed and len(listed) == 3
+    removed = await dispatch(service, f"/track remove {UNKNOWN_MINT}", is_admin=True)
+    assert removed.text == f"stopped tracking gamma {UNKNOWN_MINT} (its 0 trades are kept)"
+    assert len((await dispatch(service, "/track list")).text.splitlines()) == 2
+
+
+async def test_alert_thresholds_are_per_channel(tmp_settings) -> None:  # type: ignore[no-untyped-def]
+    # WALLET_A turned 2 SOL into 6 on a token that ran 9.64x: Diamond Hand score
+    # 100 * ln 3 / ln 9.64 = 48.5 over one winner, so it qualifies at 40 / 1 position.
+    settings = tmp_settings.model_copy(
+        update={
+            "diamond_hand_threshold": 40.0,
+            "diamond_hand_min_positions": 1,
+            "alert_channels": [],
+        }
+    )
+    svc = await MoonbotService.open(settings, world())
+    try:
+        await dispatch(svc, "/alerts threshold 0", is_admin=True, channel="telegram:1")
+        await dispatch(svc, "/alerts on", is_admin=True, channel="telegram:1")
+        await dispatch(svc, "/alerts on", is_admin=True, channel="telegram:2")
+        await dispatch(svc, "/alerts threshold 100", is_admin=True, channel="telegram:2")
+        await dispatch(
+            svc, "/alerts threshold 0", is_admin=True, channel="telegram:3"
+        )  # never turned on
+        await svc.cycle(at(73 * 60))
+        views = await svc.pending_alerts()
+        assert [(v.channel, v.kol_wallet, v.mint) for v in views] == [
+            ("telegram:1", WALLET_A, MINT_X)
+        ]
+        assert views[0].diamond_hand_score == pytest.approx(
+            100 * math.log(3) / math.log(9.64), abs=0.01
+        )
     finally:
         await svc.close()
