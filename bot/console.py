@@ -8,6 +8,7 @@ from rich.text import Text
 
 from bot import format as fmt
 from bot.commands import Reply, dispatch
+from engine.alerts import AlertView
 from engine.service import MoonbotService
 
 
@@ -18,16 +19,13 @@ def show(console: Console, reply: Reply, title: str | None = None) -> None:
     console.print(Panel(body, title=title, title_align="left", expand=False))
 
 
-async def deliver_alerts(
-    service: MoonbotService, console: Console, channel: str = "console"
-) -> int:
-    """The console's alert sender: print pending alerts, then mark each one sent."""
-    sent = 0
-    for view in await service.pending_alerts(channel):
+async def deliver_alerts(service: MoonbotService, console: Console) -> int:
+    """The console's alert sender: print the pending alerts of the "console" channel."""
+
+    async def send(view: AlertView) -> None:
         show(console, Reply(fmt.alert(view)), title="moonbot alert")
-        await service.mark_alert_sent(view.alert_id)
-        sent += 1
-    return sent
+
+    return (await service.deliver_alerts("console", send)).sent
 
 
 async def ask(service: MoonbotService, console: Console, line: str) -> None:

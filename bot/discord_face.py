@@ -21,7 +21,7 @@ import json
 import logging
 import re
 import shlex
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,7 @@ def make_command(command: Command, service: MoonbotService, access: DiscordAcces
             service,
             line,
             is_admin=access.is_admin(interaction.user),
-            channel=f"discord:{interaction.channel_id}",
+            channel=f"{CHANNEL}{interaction.channel_id}",
         )
         await send_reply(interaction.followup, reply)
 
@@ -192,14 +192,18 @@ async def send_alert(target: Target, view: AlertView) -> None:
     await send_reply(target, Reply(fmt.alert(view)), title=True)
 
 
-async def deliver_alerts(service: MoonbotService, target: Target, channel: str = "discord") -> int:
-    """The Discord alert sender: each pending alert to ``target``, then marked sent."""
-    sent = 0
-    for view in await service.pending_alerts(channel):
-        await send_alert(target, view)
-        await service.mark_alert_sent(view.alert_id)
-        sent += 1
-    return sent
+CHANNEL = "discord:"
+
+
+async def deliver_alerts(service: MoonbotService, resolve: Callable[[int], Target]) -> int:
+    """The Discord alert sender: each pending alert of a "discord:<channel id>" channel to the
+    target ``resolve`` gives for that id (a channel of the client, or a webhook); failed sends
+    are retried with backoff by the engine."""
+
+    async def send(view: AlertView) -> None:
+        await send_alert(resolve(int(view.channel.removeprefix(CHANNEL))), view)
+
+    return (await service.deliver_alerts(CHANNEL, send)).sent
 
 
 def command_hash(tree: app_commands.CommandTree[Any], application_id: int | None) -> str:

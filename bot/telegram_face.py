@@ -104,7 +104,7 @@ class TelegramFace:
         if text.split(maxsplit=1)[0].split("@", 1)[0].lower() == "/start":
             text = "/help"
         reply = await dispatch(
-            self.service, text, is_admin=self.is_admin(update), channel=f"telegram:{chat.id}"
+            self.service, text, is_admin=self.is_admin(update), channel=f"{CHANNEL}{chat.id}"
         )
         await send_reply(context.bot, chat.id, reply)
 
@@ -177,17 +177,17 @@ async def send_alert(bot: Bot, chat_id: int, view: AlertView) -> None:
     await send_reply(bot, chat_id, Reply(fmt.alert(view)), title=True)
 
 
-async def deliver_alerts(
-    service: MoonbotService, bot: Bot, chat_ids: Collection[int], channel: str = "telegram"
-) -> int:
-    """The Telegram alert sender: each pending alert to every chat, then marked sent."""
-    sent = 0
-    for view in await service.pending_alerts(channel):
-        for chat_id in chat_ids:
-            await send_alert(bot, chat_id, view)
-        await service.mark_alert_sent(view.alert_id)
-        sent += 1
-    return sent
+CHANNEL = "telegram:"
+
+
+async def deliver_alerts(service: MoonbotService, bot: Bot) -> int:
+    """The Telegram alert sender: each pending alert of a "telegram:<chat id>" channel to its
+    chat (subscribed with /alerts on); failed sends are retried with backoff by the engine."""
+
+    async def send(view: AlertView) -> None:
+        await send_alert(bot, int(view.channel.removeprefix(CHANNEL)), view)
+
+    return (await service.deliver_alerts(CHANNEL, send)).sent
 
 
 async def start_telegram(

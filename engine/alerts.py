@@ -5,11 +5,12 @@ The unique key (signal, channel) means a second KOL buy, a retry or a restart ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import col, select, update
+from sqlmodel import col, or_, select, update
 
 from engine.errors import UserError
 from engine.kolstats import KolStats
@@ -17,6 +18,8 @@ from engine.signals import SignalEvent
 from engine.storage import Alert, Database, Kol, Signal, Subscription, Token
 from engine.storage.db import insert_ignore
 from engine.storage.models import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +124,11 @@ async def enqueue(
         return len(await insert_ignore(session, Alert, rows, returning=Alert.id))
 
 
-async def pending(db: Database, channel: str | None = None, limit: int = 100) -> list[AlertView]:
+async def pending(
+    db: Database, channel: str | None = None, *, due_by: datetime | None = None, limit: int = 100
+) -> list[AlertView]:
+    """Pending alerts, oldest first. ``channel`` is a prefix ("telegram:" for every Telegram
+    chat, "telegram:42" for one); with ``due_by``, only those not waiting out a backoff."""
     from engine.scoring import Reason
 
     async with db.session() as session:
@@ -135,7 +142,11 @@ async def pending(db: Database, channel: str | None = None, limit: int = 100) ->
             .limit(limit)
         )
         if channel is not None:
-            query = query.where(Alert.channel == channel)
+            query = query.where(col(Alert.channel).startswith(channel))
+        if due_by is not None:
+            query = query.where(
+                or_(col(Alert.next_attempt_at).is_(None), col(Alert.next_attempt_at) <= due_by)
+            )
         rows = (await session.exec(query)).all()
     views = []
     for alert, signal, token, kol in rows:
@@ -175,6 +186,76 @@ async def mark_sent(db: Database, alert_id: int) -> None:
             alert.sent_at = utcnow()
             alert.attempts += 1
             session.add(alert)
+
+
+SendAlert = Callable[[AlertView], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
+    """Wait before retry number ``attempts``: base, 2x base, 4x base, ... up to cap."""
+    return min(cap, base * 2 ** max(0, attempts - 1))
+
+
+async def deliver(
+    db: Database,
+    channel: str,
+    send: SendAlert,
+    *,
+    now: datetime,
+    max_attempts: int = 8,
+    base_delay: timedelta = timedelta(seconds=30),
+    max_delay: timedelta = timedelta(hours=1),
+) -> Delivery:
+    """Send the due pending alerts of ``channel`` (a prefix) and mark each one sent. A send that
+    raises is retried later with exponential backoff, and given up (status ``failed``, the error
+    kept) after ``max_attempts``: an alert is never silently lost or sent twice by this loop."""
+    sent = retrying = failed = 0
+    for view in await pending(db, channel, due_by=now):
+        try:
+            await send(view)
+        except Exception as exc:  # any failure of a face's send: record it, retry later
+            log.warning("alert %s to %s failed: %s", view.alert_id, view.channel, exc)
+            if await _record_failure(
+                db, view.alert_id, exc, now, max_attempts, base_delay, max_delay
+            ):
+                failed += 1
+            else:
+                retrying += 1
+            continue
+        await mark_sent(db, view.alert_id)
+        sent += 1
+    return Delivery(sent, retrying, failed)
+
+
+async def _record_failure(
+    db: Database,
+    alert_id: int,
+    exc: Exception,
+    now: datetime,
+    max_attempts: int,
+    base_delay: timedelta,
+    max_delay: timedelta,
+) -> bool:
+    """Count a failed attempt; returns True when the alert is given up."""
+    async with db.session() as session:
+        alert = await session.get(Alert, alert_id)
+        if alert is None:
+            return False
+        alert.attempts += 1
+        alert.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        if alert.attempts >= max_attempts:
+            alert.status = "failed"
+        else:
+            alert.next_attempt_at = now + backoff(alert.attempts, base_delay, max_delay)
+        session.add(alert)
+        return alert.status == "failed"
 
 
 async def skip_pending(db: Database) -> int:

@@ -347,8 +347,10 @@ class MoonbotService:
     async def pending_alerts(self, channel: str | None = None) -> list[AlertView]:
         return await outbox.pending(self.db, channel)
 
-    async def mark_alert_sent(self, alert_id: int) -> None:
-        await outbox.mark_sent(self.db, alert_id)
+    async def deliver_alerts(self, channel: str, send: outbox.SendAlert) -> outbox.Delivery:
+        """Send the due alerts of ``channel`` (a prefix: "telegram:" is every Telegram chat)
+        through ``send``, with retries and backoff for the ones that fail."""
+        return await outbox.deliver(self.db, channel, send, now=datetime.now(UTC))
 
     async def track_add(self, wallet: str, name: str | None, tier: str) -> kols.TrackChange:
         return await kols.add_kol(self.db, wallet, name, tier)

@@ -207,9 +207,8 @@ async def test_long_reply_with_chart_through_a_webhook(api: FakeDiscord, tmp_pat
 async def test_pending_alerts_go_to_a_channel_escaped_and_are_marked_sent(
     running: MoonbotClient, api: FakeDiscord, service: MoonbotService
 ) -> None:
-    await add_hostile_alert(service, "discord")
-    channel = running.get_partial_messageable(CHANNEL_ID)
-    assert await deliver_alerts(service, channel) == 1
+    await add_hostile_alert(service, f"discord:{CHANNEL_ID}")
+    assert await deliver_alerts(service, running.get_partial_messageable) == 1
     (message,) = api.matching("POST", f"/channels/{CHANNEL_ID}/messages")
     assert message.body["allowed_mentions"] == NO_MENTIONS
     lines = description(message).split("\n")
@@ -218,4 +217,4 @@ async def test_pending_alerts_go_to_a_channel_escaped_and_are_marked_sent(
         "conviction 55 (rules 55 + ML 0)**"
     )
     assert lines[1] == "Diamond Hand KOL alpha \\[elite\\] bought · DH score 48"
-    assert await service.pending_alerts("discord") == []
+    assert await service.pending_alerts("discord:") == []

@@ -215,10 +215,11 @@ async def test_pending_alerts_are_delivered_escaped_and_marked_sent(
     start: Start, api: FakeTelegram, service: MoonbotService
 ) -> None:
     app = await start()
-    await add_hostile_alert(service, "telegram")
-    assert await deliver_alerts(service, app.bot, [555, 556]) == 1
+    await add_hostile_alert(service, "telegram:555")
+    await add_hostile_alert(service, "telegram:556")
+    assert await deliver_alerts(service, app.bot) == 2
     sent = await api.wait_for("sendMessage", 2)
-    assert [m.params["chat_id"] for m in sent] == ["555", "556"]
+    assert sorted(m.params["chat_id"] for m in sent) == ["555", "556"]
     lines = sent[0].params["text"].split("\n")
     assert lines[0] == (
         "<b>ALERT $EVIL (&lt;b&gt;@everyone&lt;/b&gt; *_[x](http://evil))  "
@@ -228,4 +229,4 @@ async def test_pending_alerts_are_delivered_escaped_and_marked_sent(
         "Diamond Hand KOL alpha [elite] bought · DH score 48",
         "Bought 2026-03-01 12:00 UTC · signal opened 2026-03-01 12:00 UTC at $50.0k mcap",
     ]
-    assert await service.pending_alerts("telegram") == []
+    assert await service.pending_alerts("telegram:") == []
