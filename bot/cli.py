@@ -46,6 +46,24 @@ def demo() -> None:
 
 
 @app.command()
+def run(
+    source: Annotated[
+        str | None, typer.Option(help="sim (the embedded market) or rpc (mainnet)")
+    ] = None,
+) -> None:
+    """Run the chat faces (whichever tokens are set) and the scheduled jobs until stopped."""
+    from bot.run import run_bot
+
+    settings = Settings()
+    if source is not None:
+        if source not in ("sim", "rpc"):
+            console.print(f"error: --source must be sim or rpc, not {source!r}", markup=False)
+            raise typer.Exit(2)
+        settings = settings.model_copy(update={"source": source})
+    _run(run_bot(settings, console))
+
+
+@app.command()
 def config() -> None:
     """Show the effective configuration (secrets redacted)."""
     for key, value in Settings().redacted().items():

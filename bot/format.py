@@ -166,7 +166,13 @@ def status(s: StatusReport) -> str:
     model = s.model_version or "none (run /retrain)"
     if metrics:
         model += f" (holdout log-loss {metrics.get('log_loss', float('nan')):.4f})"
-    return "\n".join([f"Source {s.source} · data as of {when(s.as_of)}", counts, f"Model {model}"])
+    lines = [f"Source {s.source} · data as of {when(s.as_of)}", counts, f"Model {model}"]
+    if s.jobs:
+        lines.append("Jobs:")
+        for job in s.jobs:
+            result = "not run yet" if job.last_run is None else f"{job.last_result} at {when(job.last_run)}"
+            lines.append(f"  {job.name}: {result} · next {when(job.next_run)}")
+    return "\n".join(lines)
 
 
 def tracked(kol: TrackedKol) -> str:

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     # comma-separated in the environment: MOONBOT_ADMIN_USER_IDS=123,456
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Telegram chats allowed to use the bot (empty: any chat).
+    telegram_allowed_chat_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Discord roles whose members are admins, and a guild to sync commands to at once (else global).
+    discord_admin_role_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    discord_guild_id: int | None = None
 
     alert_score_threshold: int = 60
     alert_channels: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["console"])
@@ -52,10 +57,17 @@ class Settings(BaseSettings):
     promote_min_logloss_gain: float = 0.002
 
     poll_minutes: int = 5
+    alert_send_seconds: int = 30
     retrain_cron: str = "0 4 * * mon"
     report_cron: str = "0 12 * * mon"
 
-    @field_validator("admin_user_ids", "alert_channels", mode="before")
+    @field_validator(
+        "admin_user_ids",
+        "alert_channels",
+        "telegram_allowed_chat_ids",
+        "discord_admin_role_ids",
+        mode="before",
+    )
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -40,6 +40,7 @@ from engine.storage import (
     ModelVersion,
     Outcome,
     Signal,
+    Subscription,
     Token,
     Trade,
 )
@@ -106,12 +107,24 @@ class KolProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class JobStatus:
+    """A scheduled job as /status shows it."""
+
+    name: str
+    last_run: datetime | None
+    last_result: str | None
+    ok: bool | None
+    next_run: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     source: str
     as_of: datetime | None
     counts: dict[str, int]
     model_version: str | None
     model_metrics: dict[str, Any]
+    jobs: list[JobStatus]
 
 
 class MoonbotService:
@@ -130,6 +143,8 @@ class MoonbotService:
         self._source = source
         self._tracker: Tracker | None = None
         self._train_lock = asyncio.Lock()
+        # Set by whoever runs the scheduler (``moonbot run``), so /status can show the jobs.
+        self.job_status: Callable[[], list[JobStatus]] | None = None
 
     @property
     def tracker(self) -> Tracker:
@@ -196,6 +211,26 @@ class MoonbotService:
             new_alerts=new_alerts,
             labeled=labels.labeled,
         )
+
+    async def poll(self) -> CycleReport:
+        """One live cycle: up to now, or for the replayed market one poll interval further."""
+        until = datetime.now(UTC)
+        if self.settings.source == "sim":
+            from engine.sim import SimConfig
+
+            start = await last_poll(self.db) or SimConfig().start
+            until = start + timedelta(minutes=self.settings.poll_minutes)
+        return await self.cycle(until)
+
+    async def label(self) -> int:
+        """Label the signals whose horizon has passed (also done by every cycle)."""
+        return (await label_due(self.db, await self.now(), self.horizon)).labeled
+
+    async def refresh_stats(self) -> int:
+        """Rebuild every KOL's positions and peaks from the stored trades and snapshots."""
+        async with self.db.session() as session:
+            wallets = list((await session.exec(select(Kol.wallet))).all())
+        return await refresh_positions(self.db, wallets)
 
     async def retrain(self, params: dict[str, Any] | None = None) -> TrainReport:
         """Train a candidate on the labeled signals, compare, promote or keep the champion."""
@@ -342,6 +377,7 @@ class MoonbotService:
             counts=counts,
             model_version=self.scorer.version,
             model_metrics=champion.metrics.get("metrics", {}) if champion else {},
+            jobs=self.job_status() if self.job_status is not None else [],
         )
 
     async def pending_alerts(self, channel: str | None = None) -> list[AlertView]:
@@ -376,6 +412,16 @@ class MoonbotService:
             threshold=threshold,
             default_threshold=self.settings.alert_score_threshold,
         )
+
+    async def subscribed_channels(self, prefix: str) -> list[str]:
+        """Channels (e.g. every "telegram:" chat) with alerts and reports turned on."""
+        async with self.db.session() as session:
+            rows = await session.exec(
+                select(Subscription.channel).where(
+                    col(Subscription.enabled), col(Subscription.channel).startswith(prefix)
+                )
+            )
+            return list(rows.all())
 
     async def skip_pending_alerts(self) -> int:
         """Mark all pending alerts skipped, e.g. after back-filling history."""
