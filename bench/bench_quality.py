@@ -5,7 +5,8 @@
 Builds train + test signals from the embedded market (lean snapshots), trains on the earlier
 signals and scores the later ones. Prints log-loss, accuracy, AUC >= 2x, AUC >= 10x and train
 time for: the oracle (true class probabilities), moonbot's outcome model (defaults), the seed
-configuration (200 trees, depth 8, lr 0.05, no class weights), and LightGBM when it is installed.
+configuration (200 trees, depth 8, lr 0.05, no class weights), and LightGBM when it is installed; then the
+3x+ net on the same split (AUC, precision, recall, F1 at its validation-chosen threshold).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from engine.sim import SimConfig, generate
 from engine.training import Dataset
 from ml.metrics import evaluate_probs
 from ml.outcome import OutcomeModel
+from ml.threex import ThreeXNet, evaluate, threex_labels
 
 
 def _row(name: str, m: dict[str, float], seconds: float | None) -> str:
@@ -59,6 +61,19 @@ def _lightgbm(train: Dataset, test: Dataset) -> tuple[np.ndarray, float] | None:
     probs = np.zeros((len(test), 6))
     probs[:, model.classes_] = model.predict_proba(test.X)
     return probs, time.perf_counter() - started
+
+
+def _threex(train: Dataset, test: Dataset) -> None:
+    """The 3x+ net on the same split: threshold chosen on its validation rows, scored on test."""
+    t0 = time.perf_counter()
+    net = ThreeXNet().fit(train.X, threex_labels(train.multiples))
+    seconds = time.perf_counter() - t0
+    m = evaluate(threex_labels(test.multiples), net.predict_proba(test.X), net.threshold_)
+    print(
+        f"\n3x+ net ({seconds:.1f} s to train): AUC {m['auc']:.4f}, at threshold {net.threshold_:.3f} "
+        f"precision {m['precision']:.3f}, recall {m['recall']:.3f}, F1 {m['f1']:.3f}, "
+        f"base rate {m['base_rate']:.3f} (precision / base rate {m['precision'] / m['base_rate']:.1f}x)"
+    )
 
 
 def main() -> None:
@@ -107,6 +122,7 @@ def main() -> None:
         print(
             _row(name, evaluate_probs(model.predict_proba(test.X), test.y, test.multiples), seconds)
         )
+    _threex(train, test)
     lgbm = _lightgbm(train, test)
     if lgbm is None:
         print("| LightGBM                     | not installed (pip install lightgbm to compare) |")
