@@ -104,6 +104,11 @@ def kol(profile: KolProfile) -> str:
         f"Realized PnL {st.total_pnl_sol:+.2f} SOL",
         f"Diamond Hand score {dh}" + (" · DIAMOND HAND" if profile.is_diamond_hand else ""),
     ]
+    for f in profile.forecasts:
+        how = "shrunk toward all KOLs" if f.method == "empirical_bayes" else "learned model"
+        lines.append(
+            f"Next {f.horizon_days} d 3x+ rate: {pct(f.estimate)} (95% {pct(f.low)}-{pct(f.high)}, {how})"
+        )
     if profile.recent:
         lines.append("Recent positions:")
         for pos in profile.recent:
@@ -170,7 +175,11 @@ def status(s: StatusReport) -> str:
     if s.jobs:
         lines.append("Jobs:")
         for job in s.jobs:
-            result = "not run yet" if job.last_run is None else f"{job.last_result} at {when(job.last_run)}"
+            result = (
+                "not run yet"
+                if job.last_run is None
+                else f"{job.last_result} at {when(job.last_run)}"
+            )
             lines.append(f"  {job.name}: {result} · next {when(job.next_run)}")
     return "\n".join(lines)
 

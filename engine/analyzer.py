@@ -106,6 +106,14 @@ async def positions_of(db: Database, wallet: str) -> list[PositionState]:
     return [_state(r) for r in rows]
 
 
+async def all_closed_positions(db: Database) -> list[PositionState]:
+    async with db.session() as session:
+        rows = (
+            await session.exec(select(Position).where(col(Position.closed_at).is_not(None)))
+        ).all()
+    return [_state(r) for r in rows]
+
+
 async def all_stats(db: Database) -> dict[str, KolStats]:
     async with db.session() as session:
         rows = (await session.exec(select(Position))).all()

@@ -14,13 +14,14 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlmodel import col, func, select
 
 from engine import alerts as outbox
 from engine import kols
 from engine.address import validate_address
 from engine.alerts import AlertView
-from engine.analyzer import all_stats, positions_of, refresh_positions
+from engine.analyzer import all_closed_positions, all_stats, positions_of, refresh_positions
 from engine.config import Settings
 from engine.errors import ModelUnavailable, UnknownKol, UnknownToken, UserError
 from engine.features import compute_features
@@ -46,10 +47,40 @@ from engine.storage import (
 )
 from engine.tracker import Tracker, last_poll
 from engine.training import TrainReport, labeled_dataset, time_split, train_and_compare
+from ml.kolpred import KolPredictor
 from ml.metrics import evaluate_probs
 from ml.registry import Registry
 
 log = logging.getLogger(__name__)
+
+
+def kol_forecasts(
+    positions: Sequence[PositionState], wallet: str, now: datetime
+) -> list[KolForecast]:
+    """7- and 30-day 3x+ forecasts for ``wallet`` from every KOL's closed positions: an event is
+    a position closing, a hit one that closed at 3x or more (ml.kolpred picks empirical Bayes or
+    a learned model, whichever held up better on past windows)."""
+    events = pd.DataFrame(
+        {
+            "kol": [p.wallet for p in positions],
+            "ts": [p.closed_at for p in positions],
+            "hit": [(p.multiple or 0.0) >= 3.0 for p in positions],
+        }
+    )
+    if events.empty:
+        return []
+    predictor = KolPredictor().fit(events, data_end=now)
+    table = predictor.predict(events, now, kols=[wallet])
+    return [
+        KolForecast(
+            int(r["horizon"]),
+            float(r["estimate"]),
+            float(r["low"]),
+            float(r["high"]),
+            str(r["method"]),
+        )
+        for r in table.to_dict("records")
+    ]
 
 
 def make_source(settings: Settings, db: Database) -> MarketSource:
@@ -96,6 +127,17 @@ class Prediction:
 
 
 @dataclass(frozen=True, slots=True)
+class KolForecast:
+    """A KOL's predicted share of positions closing at 3x+ over the next ``horizon_days``."""
+
+    horizon_days: int
+    estimate: float
+    low: float
+    high: float
+    method: str  # "empirical_bayes" or "learned"
+
+
+@dataclass(frozen=True, slots=True)
 class KolProfile:
     wallet: str
     name: str
@@ -104,6 +146,7 @@ class KolProfile:
     is_diamond_hand: bool
     recent: list[PositionState]
     signals_triggered: int
+    forecasts: list[KolForecast]
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +360,9 @@ class MoonbotService:
             ).one()
         positions = await positions_of(self.db, row.wallet)
         stats = compute_stats(positions)
+        forecasts = await asyncio.to_thread(
+            kol_forecasts, await all_closed_positions(self.db), row.wallet, await self.now()
+        )
         return KolProfile(
             wallet=row.wallet,
             name=row.name,
@@ -327,6 +373,7 @@ class MoonbotService:
             ),
             recent=positions[-5:][::-1],
             signals_triggered=int(triggered),
+            forecasts=forecasts,
         )
 
     async def top_kols(self, n: int = 5) -> list[tuple[str, str, KolStats]]:
