@@ -36,6 +36,7 @@ from ml.classes import CLASSES, N_CLASSES
 from ml.frame import as_labels, feature_names_of
 from ml.frame import to_matrix as frame_to_matrix
 from ml.metrics import log_loss
+from ml.params import Params
 from ml.schema import feature_schema_hash
 from ml.sidecar import (
     MODEL_FILE,
@@ -89,7 +90,7 @@ _RESERVED_KEYS = frozenset(
 )
 
 
-class OutcomeModel:
+class OutcomeModel(Params):
     """Multiclass XGBoost over ``ml.classes.CLASSES`` (``multi:softprob``, always 6 columns).
 
     Follows scikit-learn's conventions: ``__init__`` stores parameters, ``fit`` learns the
@@ -100,6 +101,8 @@ class OutcomeModel:
     log loss at the best iteration, or None without a validation split), ``class_weights_`` (shape
     ``(6,)``), ``n_train_`` / ``n_valid_`` (rows in each split), ``evals_result_``.
     """
+
+    param_names = _PARAM_NAMES
 
     def __init__(
         self,
@@ -133,23 +136,6 @@ class OutcomeModel:
         self.random_state = random_state
 
     # ----------------------------------------------------------------- parameters
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters (scikit-learn's ``get_params``)."""
-        return {name: getattr(self, name) for name in _PARAM_NAMES}
-
-    def set_params(self, **params: Any) -> OutcomeModel:
-        for name, value in params.items():
-            if name not in _PARAM_NAMES:
-                raise ValueError(f"unknown OutcomeModel parameter {name!r}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = OutcomeModel().get_params()
-        changed = {k: v for k, v in self.get_params().items() if v != defaults[k]}
-        inner = ", ".join(f"{k}={v!r}" for k, v in changed.items())
-        return f"OutcomeModel({inner})"
 
     def _check_params(self) -> None:
         if self.n_estimators < 1:
@@ -244,6 +230,7 @@ class OutcomeModel:
             feature_names=names,
             nthread=self.n_jobs,
         )
+
         def calibrated_mlogloss(preds: np.ndarray, dmat: xgb.DMatrix) -> tuple[str, float]:
             # preds are the weighted softprob outputs; score them after the prior correction
             weighted = np.asarray(preds, dtype=np.float64).reshape(-1, N_CLASSES)

@@ -49,6 +49,7 @@ from ml.binary import choose_threshold, evaluate, fit_platt
 from ml.frame import feature_names_of
 from ml.frame import to_matrix as frame_to_matrix
 from ml.impute import Preprocessing
+from ml.params import Params
 from ml.schema import feature_schema_hash
 from ml.sidecar import SIDECAR_FILE, library_versions, read_sidecar, write_json_atomic
 
@@ -138,7 +139,7 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-class ThreeXNet:
+class ThreeXNet(Params):
     """Binary MLP for ``max multiple >= 3`` with scikit-learn's conventions.
 
     Fitted attributes: ``feature_names_``, ``preprocessing_`` (``Preprocessing``), ``net_``
@@ -152,6 +153,8 @@ class ThreeXNet:
     (bench/bench_learning.py, 20,000 x 34, 18 epochs) one thread fitted in 2.0-2.9 s, two in
     2.2-14.9 s: the net is too small for two threads to pay for waiting on each other.
     """
+
+    param_names = _PARAM_NAMES
 
     def __init__(
         self,
@@ -183,21 +186,9 @@ class ThreeXNet:
         self.random_state = random_state
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        params = {name: getattr(self, name) for name in _PARAM_NAMES}
+        params = super().get_params(deep)
         params["hidden"] = [int(h) for h in self.hidden]
         return params
-
-    def set_params(self, **params: Any) -> ThreeXNet:
-        for name, value in params.items():
-            if name not in _PARAM_NAMES:
-                raise ValueError(f"unknown ThreeXNet parameter {name!r}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = ThreeXNet().get_params()
-        changed = {k: v for k, v in self.get_params().items() if v != defaults[k]}
-        return "ThreeXNet(" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
 
     def _check_params(self) -> None:
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
