@@ -3,7 +3,10 @@
 The names are a public contract (CSV import, model sidecars, charts). Each value is a float; a
 boolean is 1.0/0.0; a value the records cannot give is NaN (never silently 0).
 
-Holder (latest snapshot at or before t, "the snapshot"):
+Holder ("the snapshot": the latest snapshot at or before t; when there is none, the first one at
+most SNAPSHOT_GRACE after t — a live source reads a token's market only after the KOL buy that
+made it interesting, and that first reading is the earliest moment anyone could act on the
+signal. Nothing later than that is ever used):
   holder_top10_pct, holder_top3_pct, holder_top1_pct   share of supply (0..100) of the largest
                                  owners, pool/bonding-curve/burn accounts excluded
   holder_count                   owners with a non-zero balance
@@ -110,6 +113,7 @@ OUTCOME_COLUMN: Final[str] = "price_ath_from_entry"  # never a feature
 BUNDLE_THRESHOLD: Final[float] = 0.10
 NARRATIVE_HEAT_WINDOW: Final[timedelta] = timedelta(hours=24)
 NARRATIVE_FRESH_LOOKBACK: Final[timedelta] = timedelta(days=6)
+SNAPSHOT_GRACE: Final[timedelta] = timedelta(minutes=5)
 
 NAN = math.nan
 Features = dict[str, float]
@@ -161,11 +165,23 @@ def _latest_at(snapshots: Iterable[SnapshotRecord], t: datetime) -> SnapshotReco
     return best
 
 
+def signal_snapshot(
+    snapshots: Iterable[SnapshotRecord], mint: str, t: datetime
+) -> SnapshotRecord | None:
+    """The market at signal time: the latest snapshot at or before ``t``, else the first within
+    ``SNAPSHOT_GRACE`` after it (see the module docstring)."""
+    mine = [s for s in snapshots if s.mint == mint and s.ts <= t + SNAPSHOT_GRACE]
+    before = _latest_at(mine, t)
+    if before is not None:
+        return before
+    return min((s for s in mine if s.ts > t), key=lambda s: s.ts, default=None)
+
+
 def compute_features(inp: FeatureInputs) -> Features:
     """The FEATURE_NAMES values for a signal at ``inp.t`` (see the module docstring)."""
     t, token = inp.t, inp.token
     snaps = [s for s in inp.snapshots if s.mint == token.mint and s.ts <= t]
-    snap = _latest_at(snaps, t)
+    snap = signal_snapshot(inp.snapshots, token.mint, t)
     hour_ago = _latest_at(snaps, t - timedelta(hours=1))
     first_hour = _latest_at(snaps, min(t, token.created_at + timedelta(hours=1)))
     out: Features = dict.fromkeys(FEATURE_NAMES, NAN)
@@ -241,7 +257,9 @@ def _kol_features(inp: FeatureInputs) -> Features:
         if inp.win_rates is not None:
             rate = inp.win_rates.win_rate(wallet, t)
         else:
-            rate = compute_stats(build_positions(tr for tr in known if tr.wallet == wallet)).win_rate
+            rate = compute_stats(
+                build_positions(tr for tr in known if tr.wallet == wallet)
+            ).win_rate
         if rate is not None:
             rates.append(rate)
     if rates:

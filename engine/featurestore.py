@@ -12,6 +12,7 @@ from engine.errors import UnknownToken
 from engine.features import (
     NARRATIVE_FRESH_LOOKBACK,
     NARRATIVE_HEAT_WINDOW,
+    SNAPSHOT_GRACE,
     FeatureInputs,
     PriorSignal,
 )
@@ -35,7 +36,9 @@ async def load_inputs(
     tiers = tiers if tiers is not None else await kol_tiers(session)
     snaps = (
         await session.exec(
-            select(MarketSnapshot).where(MarketSnapshot.mint == mint, MarketSnapshot.ts <= t)
+            select(MarketSnapshot).where(
+                MarketSnapshot.mint == mint, MarketSnapshot.ts <= t + SNAPSHOT_GRACE
+            )
         )
     ).all()
     buyers = set(

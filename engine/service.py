@@ -32,7 +32,7 @@ from engine.labeling import label_due
 from engine.positions import PositionState
 from engine.records import MarketSource
 from engine.scoring import Score, Scorer
-from engine.signals import SignalEvent, process_buys
+from engine.signals import SignalEvent, process_buys, unsignaled_buys
 from engine.storage import (
     Alert,
     AppState,
@@ -232,11 +232,15 @@ class MoonbotService:
         await self.tracker.sync_kols()
         poll = await self.tracker.poll(until)
         await refresh_positions(self.db, poll.wallets_with_trades)
+        window = timedelta(hours=self.settings.signal_window_hours)
+        seen = {(t.signature, t.wallet, t.mint) for t in poll.new_kol_buys}
+        recovered = [
+            t
+            for t in await unsignaled_buys(self.db, until - window)
+            if (t.signature, t.wallet, t.mint) not in seen
+        ]
         events = await process_buys(
-            self.db,
-            self.scorer,
-            poll.new_kol_buys,
-            window=timedelta(hours=self.settings.signal_window_hours),
+            self.db, self.scorer, [*poll.new_kol_buys, *recovered], window=window
         )
         new_alerts = await outbox.enqueue(
             self.db,

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from engine.features import compute_features, json_features
+from engine.convert import trade_record
+from engine.features import compute_features, json_features, signal_snapshot
 from engine.featurestore import kol_tiers, load_inputs
 from engine.records import Tier, TradeRecord
 from engine.scoring import Score, Scorer
-from engine.storage import Database, MarketSnapshot, Signal, Trade
+from engine.storage import Database, Signal, Trade
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,6 @@ async def first_kol_buy(session: AsyncSession, mint: str) -> tuple[datetime, str
         )
     ).first()
     return None if row is None else (row[0], row[1])
-
-
-async def entry_mcap(session: AsyncSession, mint: str, t: datetime) -> float | None:
-    return (
-        await session.exec(
-            select(MarketSnapshot.mcap_usd)
-            .where(MarketSnapshot.mint == mint, MarketSnapshot.ts <= t)
-            .order_by(col(MarketSnapshot.ts).desc())
-            .limit(1)
-        )
-    ).first()
 
 
 async def process_buys(
@@ -106,14 +96,16 @@ async def _open_signal(
     trigger: str,
     tiers: dict[str, Tier],
 ) -> tuple[Signal, Score]:
-    features = compute_features(await load_inputs(session, mint, t, tiers))
+    inputs = await load_inputs(session, mint, t, tiers)
+    features = compute_features(inputs)
     score = scorer.score(features)
+    entry = signal_snapshot(inputs.snapshots, mint, t)
     signal = Signal(
         mint=mint,
         ts=t,
         trigger_wallet=trigger,
         features=json_features(features),
-        entry_mcap=await entry_mcap(session, mint, t),
+        entry_mcap=entry.mcap_usd if entry is not None else None,
         rule_score=score.rule,
         score=score.total,
         probabilities=list(score.probabilities) if score.probabilities else None,
@@ -123,3 +115,20 @@ async def _open_signal(
     session.add(signal)
     await session.flush()
     return signal, score
+
+
+async def unsignaled_buys(db: Database, since: datetime) -> list[TradeRecord]:
+    """KOL buys since ``since`` whose token has no signal: after a crash between storing trades
+    and opening signals, the next cycle opens them (older history stays as backfilled)."""
+    async with db.session() as session:
+        rows = (
+            await session.exec(
+                select(Trade).where(
+                    Trade.is_kol,
+                    Trade.side == "buy",
+                    Trade.block_time >= since,
+                    col(Trade.mint).not_in(select(Signal.mint)),
+                )
+            )
+        ).all()
+    return [trade_record(r) for r in rows]

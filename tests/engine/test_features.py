@@ -139,3 +139,23 @@ def test_signal_at_later_time_does_see_the_new_records() -> None:
         kol_trades=[*inp.kol_trades, trade(WALLET_C, MINT_X, "buy", 100, 5.0, 1)],
     )
     assert compute_features(later)["kol_count"] == 3
+
+
+def test_live_snapshot_just_after_t_stands_in_but_nothing_later() -> None:
+    inp = inputs_at_signal()
+    # No snapshot at or before t: the first one within 5 minutes after t is the market at t.
+    grace = dataclasses.replace(
+        inp,
+        snapshots=[
+            snapshot(MINT_X, 3, 70_000, top10_pct=41.0),
+            snapshot(MINT_X, 4, 90_000, top10_pct=55.0),
+        ],
+    )
+    assert compute_features(grace)["holder_top10_pct"] == 41.0
+    late = dataclasses.replace(inp, snapshots=[snapshot(MINT_X, 6, 70_000, top10_pct=41.0)])
+    assert math.isnan(compute_features(late)["holder_top10_pct"])
+    # With a snapshot at or before t, one after t is never used.
+    both = dataclasses.replace(
+        inp, snapshots=[*inp.snapshots, snapshot(MINT_X, 1, 70_000, top10_pct=41.0)]
+    )
+    assert compute_features(both)["holder_top10_pct"] == 28.0

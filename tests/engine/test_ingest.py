@@ -86,3 +86,19 @@ async def test_cursor_moves_past_transactions_without_trades(tmp_settings) -> No
         assert (await counts(service))["Trade"] == 5
     finally:
         await service.close()
+
+
+async def test_buys_stored_before_a_crash_still_open_their_signal(tmp_settings) -> None:  # type: ignore[no-untyped-def]
+    service = await MoonbotService.open(tmp_settings, world())
+    try:
+        await service.tracker.sync_kols()
+        stored = await service.tracker.poll(at(10))  # trades and cursor stored, then "crash"
+        assert [t.wallet for t in stored.new_kol_buys] == [WALLET_A]
+        assert (await counts(service))["Signal"] == 0
+        report = await service.cycle(at(11))  # nothing new from the source
+        assert report.new_trades == 0 and report.new_signals == 1
+        async with service.db.session() as session:
+            signal = (await session.exec(select(Signal))).one()
+        assert (signal.mint, signal.ts, signal.trigger_wallet) == (MINT_X, at(0), WALLET_A)
+    finally:
+        await service.close()
