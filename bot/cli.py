@@ -10,12 +10,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bot.cli_models import register as register_model_commands
 from bot.cli_track import track_app
 from engine.config import Settings
 from engine.errors import UserError
 
 app = typer.Typer(help="moonbot: learns what makes Solana memecoins moon.", no_args_is_help=True)
 app.add_typer(track_app, name="track")
+register_model_commands(
+    app
+)  # train [--data], evaluate, predict, models list|promote|rollback|prune
 # `moonbot backfill ADDRESS --days N` is also `moonbot track backfill`.
 _backfill = next(c.callback for c in track_app.registered_commands if c.name == "backfill")
 assert _backfill is not None
@@ -86,14 +90,6 @@ def chat() -> None:
     from bot.console import chat as chat_loop
 
     _with_service(lambda service: chat_loop(service, console))
-
-
-@app.command()
-def train() -> None:
-    """Train a candidate on the labeled signals; promote it if it beats the champion."""
-    from bot.console import ask
-
-    _with_service(lambda service: ask(service, console, "/retrain"))
 
 
 @app.command()

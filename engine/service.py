@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ import pandas as pd
 from sqlmodel import col, func, select
 
 from engine import alerts as outbox
-from engine import kols
+from engine import kols, modelops
 from engine.address import validate_address
 from engine.alerts import AlertView
 from engine.analyzer import all_closed_positions, all_stats, positions_of, refresh_positions
@@ -49,7 +50,7 @@ from engine.tracker import Tracker, last_poll
 from engine.training import TrainReport, labeled_dataset, time_split, train_and_compare
 from ml.kolpred import KolPredictor
 from ml.metrics import evaluate_probs
-from ml.registry import Registry
+from ml.registry import ModelInfo, Registry
 
 log = logging.getLogger(__name__)
 
@@ -473,6 +474,46 @@ class MoonbotService:
                 )
             )
             return list(rows.all())
+
+    # --- models from files (moonbot train --data / evaluate / predict / models) ---------------
+
+    async def train_from_file(self, path: Path) -> modelops.FileTrainReport:
+        async with self._train_lock:
+            result = await asyncio.to_thread(
+                modelops.train_from_file,
+                self.registry,
+                path,
+                holdout_fraction=self.settings.holdout_fraction,
+                min_gain=self.settings.promote_min_logloss_gain,
+            )
+        self.scorer.reload()
+        return result
+
+    async def evaluate_file(self, path: Path, version: str | None) -> modelops.Evaluation:
+        return await asyncio.to_thread(modelops.evaluate_file, self.registry, path, version)
+
+    async def predict_file(
+        self, path: Path, out_path: Path, version: str | None
+    ) -> modelops.PredictionFile:
+        return await asyncio.to_thread(
+            modelops.predict_file, self.registry, path, out_path, version
+        )
+
+    async def list_models(self) -> list[ModelInfo]:
+        return modelops.list_models(self.registry)
+
+    async def promote_model(self, version: str) -> ModelInfo:
+        info = modelops.promote(self.registry, version)
+        self.scorer.reload()
+        return info
+
+    async def rollback_model(self) -> ModelInfo:
+        info = modelops.rollback(self.registry)
+        self.scorer.reload()
+        return info
+
+    async def prune_models(self, keep: int) -> modelops.PruneReport:
+        return modelops.prune(self.registry, keep)
 
     async def skip_pending_alerts(self) -> int:
         """Mark all pending alerts skipped, e.g. after back-filling history."""

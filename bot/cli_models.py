@@ -1,0 +1,244 @@
+"""``moonbot train|evaluate|predict`` and ``moonbot models list|promote|rollback|prune``.
+
+Registered in ``bot.cli`` with ``register(app)``. Each command checks its input first (a bad
+file name, suffix or ``--keep`` is one ``error:`` line and exit code 2, before anything is opened
+or written), then calls one ``MoonbotService`` method. ``register`` takes the function that
+opens the service, so a test can hand in its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, Protocol, TypeVar
+
+import typer
+from rich.console import Console
+
+from engine.config import Settings
+from engine.errors import SourceError, UserError
+
+if TYPE_CHECKING:
+    from engine.modelops import (
+        Evaluation,
+        FileTrainReport,
+        ModelInfo,
+        PredictionFile,
+        PruneReport,
+    )
+    from engine.training import TrainReport
+
+T = TypeVar("T")
+console = Console()
+METRICS: tuple[str, ...] = ("log_loss", "accuracy", "auc_2x", "auc_10x", "n")
+
+
+class ModelsService(Protocol):
+    """The ``MoonbotService`` methods these commands call."""
+
+    async def retrain(self) -> TrainReport: ...
+
+    async def train_from_file(self, path: Path) -> FileTrainReport: ...
+
+    async def evaluate_file(self, path: Path, version: str | None) -> Evaluation: ...
+
+    async def predict_file(
+        self, path: Path, out_path: Path, version: str | None
+    ) -> PredictionFile: ...
+
+    async def list_models(self) -> list[ModelInfo]: ...
+
+    async def promote_model(self, version: str) -> ModelInfo: ...
+
+    async def rollback_model(self) -> ModelInfo: ...
+
+    async def prune_models(self, keep: int) -> PruneReport: ...
+
+    async def close(self) -> None: ...
+
+
+OpenService = Callable[[Settings], Awaitable[ModelsService]]
+
+
+async def open_moonbot(settings: Settings) -> ModelsService:
+    from engine.service import MoonbotService
+
+    return await MoonbotService.open(settings)
+
+
+DataOption = Annotated[
+    Path, typer.Option("--data", help="a CSV or Parquet file", show_default=False)
+]
+ModelOption = Annotated[
+    str | None, typer.Option("--model", help="a model version (default: the champion)")
+]
+
+
+def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None:
+    """Add ``train``, ``evaluate``, ``predict`` and the ``models`` sub-app to ``app``."""
+
+    def run(action: Callable[[ModelsService], Awaitable[T]]) -> T:
+        async def main() -> T:
+            service = await open_service(Settings())
+            try:
+                return await action(service)
+            finally:
+                await service.close()
+
+        try:
+            return asyncio.run(main())
+        except UserError as exc:
+            _fail(str(exc))
+        except SourceError as exc:
+            console.print(f"error: data source unavailable: {exc}", markup=False)
+            raise typer.Exit(1) from None
+
+    @app.command("train")
+    def train(
+        data: Annotated[
+            Path | None,
+            typer.Option(
+                "--data",
+                help="train from this labeled CSV/Parquet file instead of the database",
+                show_default=False,
+            ),
+        ] = None,
+    ) -> None:
+        """Train a candidate (on the labeled signals, or on --data FILE); promote it if it beats
+        the champion on the same most-recent holdout."""
+        if data is None:
+            report = run(lambda service: service.retrain())
+            _show_train(report, n_rows=None, warnings=())
+            return
+        path = _data_path(data)
+        result = run(lambda service: service.train_from_file(path))
+        _show_train(result.report, n_rows=result.n_rows, warnings=result.warnings)
+
+    @app.command("evaluate")
+    def evaluate(data: DataOption, model: ModelOption = None) -> None:
+        """Metrics of the champion (or --model VERSION) on every row of a labeled file."""
+        path = _data_path(data)
+        result = run(lambda service: service.evaluate_file(path, model))
+        _warn(result.warnings)
+        _say(f"model {result.version} on {path.name}:")
+        _table([("", result.metrics)])
+
+    @app.command("predict")
+    def predict(
+        data: DataOption,
+        out: Annotated[
+            Path, typer.Option("--out", help="the CSV file to write", show_default=False)
+        ],
+        model: ModelOption = None,
+    ) -> None:
+        """Class probabilities, predicted class and conviction boost for every row of a file."""
+        path = _data_path(data)
+        if out.suffix.lower() != ".csv":
+            _fail(f"{out.name}: the output must be a .csv file")
+        if not out.parent.is_dir():
+            _fail(f"{out.parent}: no such directory for the output")
+        result = run(lambda service: service.predict_file(path, out, model))
+        _warn(result.warnings)
+        _say(f"wrote {result.n_rows} predictions of model {result.version} to {result.out_path}")
+
+    models = typer.Typer(
+        help="Saved outcome models: list, promote, roll back, prune.", no_args_is_help=True
+    )
+
+    @models.command("list")
+    def list_() -> None:
+        """The saved outcome models, newest first (* = champion)."""
+        infos = run(lambda service: service.list_models())
+        if not infos:
+            _say("no saved models: train one with `moonbot train`")
+            return
+        from engine.modelops import metric_text, schema_ok
+
+        _say(f"  {'version':<36} {'trained (UTC)':<19} {'rows':>6} {'log_loss':>9} {'auc_10x':>8}")
+        for info in infos:
+            note = "" if schema_ok(info) else "  (other feature schema: must be retrained)"
+            _say(
+                f"{'*' if info.champion else ' '} {info.version:<36} {info.trained_at[:19]:<19} "
+                f"{info.n_samples:>6} {metric_text(info.metrics.get('log_loss')):>9} "
+                f"{metric_text(info.metrics.get('auc_10x')):>8}{note}"
+            )
+
+    @models.command("promote")
+    def promote(version: Annotated[str, typer.Argument(help="the model version")]) -> None:
+        """Make a saved model the champion."""
+        info = run(lambda service: service.promote_model(version))
+        _say(f"champion: {info.version}")
+
+    @models.command("rollback")
+    def rollback() -> None:
+        """Make the previous champion the champion again."""
+        info = run(lambda service: service.rollback_model())
+        _say(f"rolled back: champion is {info.version}")
+
+    @models.command("prune")
+    def prune(
+        keep: Annotated[int, typer.Option("--keep", help="how many of the newest models to keep")],
+    ) -> None:
+        """Delete all but the newest N models (the champion is always kept)."""
+        if keep < 1:
+            _fail(f"--keep must be at least 1, got {keep}")
+        report = run(lambda service: service.prune_models(keep))
+        _say(f"deleted {len(report.deleted)} model(s), kept {len(report.kept)}")
+        for version in report.deleted:
+            _say(f"  deleted {version}")
+
+    app.add_typer(models, name="models")
+
+
+def _data_path(path: Path) -> Path:
+    from engine.datafile import check_data_path
+
+    try:
+        check_data_path(path)
+    except UserError as exc:
+        _fail(str(exc))
+    return path
+
+
+def _show_train(report: TrainReport, *, n_rows: int | None, warnings: Sequence[str]) -> None:
+    _warn(warnings)
+    rows = "" if n_rows is None else f" of {n_rows}"
+    _say(
+        f"trained {report.version} on {report.n_train}{rows} rows "
+        f"({report.window[0][:10]} .. {report.window[1][:10]}), holdout {report.n_holdout} rows"
+    )
+    lines = [("candidate", report.metrics)]
+    if report.champion_metrics:
+        lines.append((f"champion {report.champion_version}", report.champion_metrics))
+    _table(lines)
+    _say(report.reason)
+
+
+def _table(lines: Sequence[tuple[str, dict[str, float]]]) -> None:
+    from engine.modelops import metric_text
+
+    width = max(len(name) for name, _ in lines)
+    _say(" ".join([" " * width, *(f"{m:>9}" for m in METRICS)]))
+    for name, metrics in lines:
+        cells = []
+        for m in METRICS:
+            value = metrics.get(m)
+            cells.append(
+                f"{metric_text(int(value) if m == 'n' and value is not None else value):>9}"
+            )
+        _say(" ".join([f"{name:<{width}}", *cells]))
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        _say(f"warning: {warning}")
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _say(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
