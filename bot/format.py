@@ -17,8 +17,8 @@ from engine.insights import InsightsReport
 from engine.kols import TrackedKol
 from engine.labels import CLASS_SHORT, CLASSES
 from engine.scoring import usd
-from engine.service import KolProfile, Prediction, StatusReport
 from engine.training import TrainReport
+from engine.views import KolProfile, Prediction, StatusReport
 
 MAX_NAME = 40
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from engine.service import JobStatus, MoonbotService
+from engine.service import MoonbotService
+from engine.views import JobStatus
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlmodel import col, func, select
 
 from engine import alerts as outbox
@@ -28,12 +26,12 @@ from engine.errors import ModelUnavailable, UnknownKol, UnknownToken, UserError
 from engine.features import compute_features
 from engine.featurestore import load_inputs
 from engine.insights import InsightsReport, build_insights
+from engine.kolforecast import kol_forecasts
 from engine.kolstats import KolStats, compute_stats
 from engine.labeling import label_due
-from engine.positions import PositionState
 from engine.records import MarketSource
-from engine.scoring import Score, Scorer
-from engine.signals import SignalEvent, process_buys, unsignaled_buys
+from engine.scoring import Scorer
+from engine.signals import process_buys, unsignaled_buys
 from engine.storage import (
     Alert,
     AppState,
@@ -48,40 +46,17 @@ from engine.storage import (
 )
 from engine.tracker import Tracker, last_poll
 from engine.training import TrainReport, labeled_dataset, time_split, train_and_compare
-from ml.kolpred import KolPredictor
+from engine.views import (
+    CycleReport,
+    JobStatus,
+    KolProfile,
+    Prediction,
+    StatusReport,
+)
 from ml.metrics import evaluate_probs
 from ml.registry import ModelInfo, Registry
 
 log = logging.getLogger(__name__)
-
-
-def kol_forecasts(
-    positions: Sequence[PositionState], wallet: str, now: datetime
-) -> list[KolForecast]:
-    """7- and 30-day 3x+ forecasts for ``wallet`` from every KOL's closed positions: an event is
-    a position closing, a hit one that closed at 3x or more (ml.kolpred picks empirical Bayes or
-    a learned model, whichever held up better on past windows)."""
-    events = pd.DataFrame(
-        {
-            "kol": [p.wallet for p in positions],
-            "ts": [p.closed_at for p in positions],
-            "hit": [(p.multiple or 0.0) >= 3.0 for p in positions],
-        }
-    )
-    if events.empty:
-        return []
-    predictor = KolPredictor().fit(events, data_end=now)
-    table = predictor.predict(events, now, kols=[wallet])
-    return [
-        KolForecast(
-            int(r["horizon"]),
-            float(r["estimate"]),
-            float(r["low"]),
-            float(r["high"]),
-            str(r["method"]),
-        )
-        for r in table.to_dict("records")
-    ]
 
 
 def make_source(settings: Settings, db: Database) -> MarketSource:
@@ -103,72 +78,6 @@ def make_source(settings: Settings, db: Database) -> MarketSource:
             )
         )
     raise UserError(f"data source {settings.source!r} is not available in this version")
-
-
-@dataclass(frozen=True, slots=True)
-class CycleReport:
-    until: datetime
-    new_trades: int
-    events: list[SignalEvent]
-    new_signals: int
-    new_alerts: int
-    labeled: int
-
-
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    mint: str
-    symbol: str
-    name: str
-    as_of: datetime
-    features: dict[str, float]
-    score: Score
-    signal_ts: datetime | None
-    outcome_label: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class KolForecast:
-    """A KOL's predicted share of positions closing at 3x+ over the next ``horizon_days``."""
-
-    horizon_days: int
-    estimate: float
-    low: float
-    high: float
-    method: str  # "empirical_bayes" or "learned"
-
-
-@dataclass(frozen=True, slots=True)
-class KolProfile:
-    wallet: str
-    name: str
-    tier: str
-    stats: KolStats
-    is_diamond_hand: bool
-    recent: list[PositionState]
-    signals_triggered: int
-    forecasts: list[KolForecast]
-
-
-@dataclass(frozen=True, slots=True)
-class JobStatus:
-    """A scheduled job as /status shows it."""
-
-    name: str
-    last_run: datetime | None
-    last_result: str | None
-    ok: bool | None
-    next_run: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class StatusReport:
-    source: str
-    as_of: datetime | None
-    counts: dict[str, int]
-    model_version: str | None
-    model_metrics: dict[str, Any]
-    jobs: list[JobStatus]
 
 
 class MoonbotService:
