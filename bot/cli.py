@@ -93,6 +93,23 @@ def chat() -> None:
 
 
 @app.command()
+def report() -> None:
+    """Write this week's report (text and charts) to data/reports/<week>/."""
+    from bot import format as fmt
+
+    async def write(service):  # type: ignore[no-untyped-def]
+        weekly = await service.report()
+        text = fmt.insights(weekly.insights)
+        (weekly.directory / "report.txt").write_text(text + "\n", encoding="utf-8")
+        console.print(text, markup=False)
+        console.print(f"Report {weekly.week}: {weekly.directory.resolve()}", markup=False)
+        for name, path in weekly.charts.items():
+            console.print(f"  {name:<20} {path.resolve()}", markup=False)
+
+    _with_service(write)
+
+
+@app.command()
 def bench() -> None:
     """Measure the hot paths and print the numbers (see BENCHMARKS.md for the full set)."""
     from ml.bench import bench_explain

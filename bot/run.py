@@ -115,11 +115,13 @@ def schedule(jobs: Jobs, service: MoonbotService, settings: Settings, faces: lis
         return (await service.retrain()).reason
 
     async def report() -> str:
-        insights = await service.insights()
-        reply = Reply(fmt.insights(insights), insights.chart_path)
+        weekly = await service.report()
+        text = fmt.insights(weekly.insights)
+        (weekly.directory / "report.txt").write_text(text + "\n", encoding="utf-8")
+        reply = Reply(text, weekly.charts.get("feature_importance"))
         for face in faces:
             await face.post(reply)
-        return f"posted to {', '.join(f.name for f in faces)}"
+        return f"{weekly.week} written and posted to {', '.join(f.name for f in faces)}"
 
     async def alerts() -> str:
         sent = [await face.deliver() for face in faces]

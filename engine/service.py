@@ -26,10 +26,11 @@ from engine.errors import ModelUnavailable, UnknownKol, UnknownToken, UserError
 from engine.features import compute_features
 from engine.featurestore import load_inputs
 from engine.insights import InsightsReport, build_insights
-from engine.kolforecast import kol_forecasts
+from engine.kolforecast import kol_forecasts, leaderboard
 from engine.kolstats import KolStats, compute_stats
 from engine.labeling import label_due
 from engine.records import MarketSource
+from engine.report import WeeklyReport, write_report
 from engine.scoring import Scorer
 from engine.signals import process_buys, unsignaled_buys
 from engine.storage import (
@@ -307,6 +308,28 @@ class MoonbotService:
             raise ModelUnavailable("no labeled signals yet: insights need outcomes to learn from")
         return await asyncio.to_thread(
             build_insights, ds, self.scorer.model, self.scorer.version, self.settings.reports_dir
+        )
+
+    async def report(self) -> WeeklyReport:
+        """Write this week's report (charts) under the reports directory."""
+        ds = await labeled_dataset(self.db)
+        if len(ds) == 0:
+            raise ModelUnavailable(
+                "no labeled signals yet: the report needs outcomes to learn from"
+            )
+        async with self.db.session() as session:
+            names = {k.wallet: k.name for k in (await session.exec(select(Kol))).all()}
+        positions = await all_closed_positions(self.db)
+        now = await self.now()
+        board = await asyncio.to_thread(leaderboard, positions, names, now)
+        return await asyncio.to_thread(
+            write_report,
+            ds,
+            self.scorer.model,
+            self.scorer.version,
+            board,
+            self.settings.reports_dir,
+            now,
         )
 
     async def status(self) -> StatusReport:

@@ -2,6 +2,7 @@
 stores must agree with the simulator's truth, and a trained model must answer every command."""
 
 import math
+import struct
 from datetime import timedelta
 
 import pytest
@@ -75,6 +76,22 @@ async def test_engine_agrees_with_the_simulator_and_answers(tmp_settings, world)
             insights.image is not None and insights.image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         )
         assert "Top features (mean |SHAP|):" in insights.text
+
+        weekly = await service.report()
+        assert (
+            weekly.directory == tmp_settings.reports_dir / "2026-W02"
+        )  # the data's week, not today's
+        assert set(weekly.charts) == {
+            "feature_importance",
+            "patterns",
+            "kol_leaderboard",
+            "shap_summary",
+            "calibration",
+        }
+        for path in weekly.charts.values():
+            png = path.read_bytes()
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
+            assert struct.unpack(">II", png[16:24]) == (1000, 600), path.name
 
         comparison = await service.holdout_comparison(world.oracle_probs)
         assert comparison["oracle"]["n"] == comparison["model"]["n"] == report.n_holdout
