@@ -110,6 +110,34 @@ def report() -> None:
 
 
 @app.command()
+def backtest() -> None:
+    """Walk-forward backtest: the signals the model would have alerted on vs all signals."""
+
+    async def show(service):  # type: ignore[no-untyped-def]
+        bt = await service.backtest()
+        r = bt.result
+        console.print(
+            f"Walk-forward by week, alert when {r.score_name} >= {r.threshold}:", markup=False
+        )
+        for name, g in (
+            ("all signals (before ML)", r.overall_all),
+            ("alerted (after ML)", r.overall_alerted),
+        ):
+            lo, hi = g.share_2x_ci
+            mlo, mhi = g.multiple_ci
+            console.print(
+                f"  {name:<24} n={g.n:5d}  reached 2x: {g.share_2x:6.1%} [{lo:.1%}-{hi:.1%}]  "
+                f"typical max multiple {g.multiple:5.2f}x [{mlo:.2f}-{mhi:.2f}]",
+                markup=False,
+            )
+        console.print(
+            f"Per week: {len(r.weeks)} weeks scored · chart {bt.chart.resolve()}", markup=False
+        )
+
+    _with_service(show)
+
+
+@app.command()
 def bench() -> None:
     """Measure the hot paths and print the numbers (see BENCHMARKS.md for the full set)."""
     from ml.bench import bench_explain

@@ -21,6 +21,7 @@ from engine import kols, modelops
 from engine.address import validate_address
 from engine.alerts import AlertView
 from engine.analyzer import all_closed_positions, all_stats, positions_of, refresh_positions
+from engine.backtesting import Backtest, run_backtest
 from engine.config import Settings
 from engine.errors import ModelUnavailable, UnknownKol, UnknownToken, UserError
 from engine.features import compute_features
@@ -30,7 +31,7 @@ from engine.kolforecast import kol_forecasts, leaderboard
 from engine.kolstats import KolStats, compute_stats
 from engine.labeling import label_due
 from engine.records import MarketSource
-from engine.report import WeeklyReport, write_report
+from engine.report import WeeklyReport, week_of, write_report
 from engine.scoring import Scorer
 from engine.signals import process_buys, unsignaled_buys
 from engine.storage import (
@@ -331,6 +332,12 @@ class MoonbotService:
             self.settings.reports_dir,
             now,
         )
+
+    async def backtest(self) -> Backtest:
+        """Walk-forward backtest on the labeled signals; the chart goes to the week's report dir."""
+        ds = await labeled_dataset(self.db)
+        directory = self.settings.reports_dir / week_of(await self.now())
+        return await asyncio.to_thread(run_backtest, ds, directory)
 
     async def status(self) -> StatusReport:
         async with self.db.session() as session:
