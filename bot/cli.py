@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ from rich.console import Console
 
 from bot.cli_models import register as register_model_commands
 from bot.cli_track import track_app
+from bot.clirun import open_moonbot, run_coro, run_with
 from engine.config import Settings
 from engine.errors import UserError
 
@@ -206,24 +206,11 @@ def parse_tx(
 
 
 def _with_service(action):  # type: ignore[no-untyped-def]
-    async def run() -> None:
-        from engine.service import MoonbotService
-
-        service = await MoonbotService.open(Settings())
-        try:
-            await action(service)
-        finally:
-            await service.close()
-
-    _run(run())
+    run_with(open_moonbot, action)
 
 
 def _run(coro) -> None:  # type: ignore[no-untyped-def]
-    try:
-        asyncio.run(coro)
-    except UserError as exc:
-        console.print(f"error: {exc}", markup=False)
-        raise typer.Exit(2) from None
+    run_coro(coro)
 
 
 def main() -> None:

@@ -8,16 +8,15 @@ opens the service, so a test can hand in its own.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 
 import typer
-from rich.console import Console
 
+from bot.clirun import fail, open_moonbot, run_with, say
 from engine.config import Settings
-from engine.errors import SourceError, UserError
+from engine.errors import UserError
 
 if TYPE_CHECKING:
     from engine.modelops import (
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from engine.training import TrainReport
 
 T = TypeVar("T")
-console = Console()
 METRICS: tuple[str, ...] = ("log_loss", "accuracy", "auc_2x", "auc_10x", "n")
 
 
@@ -61,12 +59,6 @@ class ModelsService(Protocol):
 OpenService = Callable[[Settings], Awaitable[ModelsService]]
 
 
-async def open_moonbot(settings: Settings) -> ModelsService:
-    from engine.service import MoonbotService
-
-    return await MoonbotService.open(settings)
-
-
 DataOption = Annotated[
     Path, typer.Option("--data", help="a CSV or Parquet file", show_default=False)
 ]
@@ -79,20 +71,7 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
     """Add ``train``, ``evaluate``, ``predict`` and the ``models`` sub-app to ``app``."""
 
     def run(action: Callable[[ModelsService], Awaitable[T]]) -> T:
-        async def main() -> T:
-            service = await open_service(Settings())
-            try:
-                return await action(service)
-            finally:
-                await service.close()
-
-        try:
-            return asyncio.run(main())
-        except UserError as exc:
-            _fail(str(exc))
-        except SourceError as exc:
-            console.print(f"error: data source unavailable: {exc}", markup=False)
-            raise typer.Exit(1) from None
+        return run_with(open_service, action)
 
     @app.command("train")
     def train(
@@ -121,7 +100,7 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
         path = _data_path(data)
         result = run(lambda service: service.evaluate_file(path, model))
         _warn(result.warnings)
-        _say(f"model {result.version} on {path.name}:")
+        say(f"model {result.version} on {path.name}:")
         _table([("", result.metrics)])
 
     @app.command("predict")
@@ -135,12 +114,12 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
         """Class probabilities, predicted class and conviction boost for every row of a file."""
         path = _data_path(data)
         if out.suffix.lower() != ".csv":
-            _fail(f"{out.name}: the output must be a .csv file")
+            fail(f"{out.name}: the output must be a .csv file")
         if not out.parent.is_dir():
-            _fail(f"{out.parent}: no such directory for the output")
+            fail(f"{out.parent}: no such directory for the output")
         result = run(lambda service: service.predict_file(path, out, model))
         _warn(result.warnings)
-        _say(f"wrote {result.n_rows} predictions of model {result.version} to {result.out_path}")
+        say(f"wrote {result.n_rows} predictions of model {result.version} to {result.out_path}")
 
     models = typer.Typer(
         help="Saved outcome models: list, promote, roll back, prune.", no_args_is_help=True
@@ -151,14 +130,14 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
         """The saved outcome models, newest first (* = champion)."""
         infos = run(lambda service: service.list_models())
         if not infos:
-            _say("no saved models: train one with `moonbot train`")
+            say("no saved models: train one with `moonbot train`")
             return
         from engine.modelops import metric_text, schema_ok
 
-        _say(f"  {'version':<36} {'trained (UTC)':<19} {'rows':>6} {'log_loss':>9} {'auc_10x':>8}")
+        say(f"  {'version':<36} {'trained (UTC)':<19} {'rows':>6} {'log_loss':>9} {'auc_10x':>8}")
         for info in infos:
             note = "" if schema_ok(info) else "  (other feature schema: must be retrained)"
-            _say(
+            say(
                 f"{'*' if info.champion else ' '} {info.version:<36} {info.trained_at[:19]:<19} "
                 f"{info.n_samples:>6} {metric_text(info.metrics.get('log_loss')):>9} "
                 f"{metric_text(info.metrics.get('auc_10x')):>8}{note}"
@@ -168,13 +147,13 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
     def promote(version: Annotated[str, typer.Argument(help="the model version")]) -> None:
         """Make a saved model the champion."""
         info = run(lambda service: service.promote_model(version))
-        _say(f"champion: {info.version}")
+        say(f"champion: {info.version}")
 
     @models.command("rollback")
     def rollback() -> None:
         """Make the previous champion the champion again."""
         info = run(lambda service: service.rollback_model())
-        _say(f"rolled back: champion is {info.version}")
+        say(f"rolled back: champion is {info.version}")
 
     @models.command("prune")
     def prune(
@@ -182,11 +161,11 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
     ) -> None:
         """Delete all but the newest N models (the champion is always kept)."""
         if keep < 1:
-            _fail(f"--keep must be at least 1, got {keep}")
+            fail(f"--keep must be at least 1, got {keep}")
         report = run(lambda service: service.prune_models(keep))
-        _say(f"deleted {len(report.deleted)} model(s), kept {len(report.kept)}")
+        say(f"deleted {len(report.deleted)} model(s), kept {len(report.kept)}")
         for version in report.deleted:
-            _say(f"  deleted {version}")
+            say(f"  deleted {version}")
 
     app.add_typer(models, name="models")
 
@@ -197,14 +176,14 @@ def _data_path(path: Path) -> Path:
     try:
         check_data_path(path)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     return path
 
 
 def _show_train(report: TrainReport, *, n_rows: int | None, warnings: Sequence[str]) -> None:
     _warn(warnings)
     rows = "" if n_rows is None else f" of {n_rows}"
-    _say(
+    say(
         f"trained {report.version} on {report.n_train}{rows} rows "
         f"({report.window[0][:10]} .. {report.window[1][:10]}), holdout {report.n_holdout} rows"
     )
@@ -212,14 +191,14 @@ def _show_train(report: TrainReport, *, n_rows: int | None, warnings: Sequence[s
     if report.champion_metrics:
         lines.append((f"champion {report.champion_version}", report.champion_metrics))
     _table(lines)
-    _say(report.reason)
+    say(report.reason)
 
 
 def _table(lines: Sequence[tuple[str, dict[str, float]]]) -> None:
     from engine.modelops import metric_text
 
     width = max(len(name) for name, _ in lines)
-    _say(" ".join([" " * width, *(f"{m:>9}" for m in METRICS)]))
+    say(" ".join([" " * width, *(f"{m:>9}" for m in METRICS)]))
     for name, metrics in lines:
         cells = []
         for m in METRICS:
@@ -227,18 +206,9 @@ def _table(lines: Sequence[tuple[str, dict[str, float]]]) -> None:
             cells.append(
                 f"{metric_text(int(value) if m == 'n' and value is not None else value):>9}"
             )
-        _say(" ".join([f"{name:<{width}}", *cells]))
+        say(" ".join([f"{name:<{width}}", *cells]))
 
 
 def _warn(warnings: Sequence[str]) -> None:
     for warning in warnings:
-        _say(f"warning: {warning}")
-
-
-def _fail(message: str) -> NoReturn:
-    console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def _say(line: str) -> None:
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
+        say(f"warning: {warning}")

@@ -8,22 +8,20 @@ function that opens the service, so a test can hand in its own.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 
 import typer
-from rich.console import Console
 
+from bot.clirun import fail, open_moonbot, run_with, say
 from engine.address import validate_address
 from engine.config import Settings
-from engine.errors import SourceError, UserError
+from engine.errors import UserError
 
 if TYPE_CHECKING:
     from engine.kols import BackfillReport, TrackChange, TrackedKol
 
 T = TypeVar("T")
-console = Console()
 
 
 class TrackService(Protocol):
@@ -43,33 +41,13 @@ class TrackService(Protocol):
 OpenService = Callable[[Settings], Awaitable[TrackService]]
 
 
-async def open_moonbot(settings: Settings) -> TrackService:
-    from engine.service import MoonbotService
-
-    service = await MoonbotService.open(settings)
-    return service
-
-
 def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
     track = typer.Typer(
         help="Tracked KOL wallets: add, remove, list, back-fill history.", no_args_is_help=True
     )
 
     def run(action: Callable[[TrackService], Awaitable[T]]) -> T:
-        async def main() -> T:
-            service = await open_service(Settings())
-            try:
-                return await action(service)
-            finally:
-                await service.close()
-
-        try:
-            return asyncio.run(main())
-        except UserError as exc:
-            _fail(str(exc))
-        except SourceError as exc:
-            console.print(f"error: data source unavailable: {exc}", markup=False)
-            raise typer.Exit(1) from None
+        return run_with(open_service, action)
 
     @track.command("add")
     def add(
@@ -84,7 +62,7 @@ def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
         _guard(lambda: (check_tier(tier), check_name(name, wallet)))
         change = run(lambda service: service.track_add(wallet, name, tier))
         kol = change.kol
-        _say(f"{change.action} {kol.name} ({kol.tier}) {kol.wallet}")
+        say(f"{change.action} {kol.name} ({kol.tier}) {kol.wallet}")
 
     @track.command("remove")
     def remove(
@@ -93,17 +71,17 @@ def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
         """Stop tracking a wallet (its trades and statistics are kept)."""
         wallet = _checked(address)
         kol = run(lambda service: service.track_remove(wallet))
-        _say(f"removed {kol.name} {kol.wallet} ({kol.trades} trades kept)")
+        say(f"removed {kol.name} {kol.wallet} ({kol.trades} trades kept)")
 
     @track.command("list")
     def list_() -> None:
         """The tracked wallets."""
         kols = run(lambda service: service.track_list())
         if not kols:
-            _say("no tracked wallets: add one with `moonbot track add ADDRESS`")
+            say("no tracked wallets: add one with `moonbot track add ADDRESS`")
             return
         for kol in kols:
-            _say(
+            say(
                 f"{kol.wallet:<44}  {kol.tier:<7}  {kol.trades:>6} trades  "
                 f"since {kol.added_at:%Y-%m-%d}  {kol.name}"
             )
@@ -119,15 +97,15 @@ def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
         wallet = _checked(address)
         _guard(lambda: check_days(days))
         report = run(lambda service: service.track_backfill(wallet, days))
-        _say(
+        say(
             f"{report.wallet}: {report.signatures} transactions since "
             f"{report.since:%Y-%m-%d %H:%M} UTC, {report.trades_found} swaps, "
             f"{report.trades_stored} new"
         )
         if report.unavailable:
-            _say(f"{report.unavailable} transactions not available yet: run it again later")
+            say(f"{report.unavailable} transactions not available yet: run it again later")
         if report.truncated:
-            _say("stopped at the page limit before the start of the window")
+            say("stopped at the page limit before the start of the window")
 
     return track
 
@@ -140,16 +118,7 @@ def _guard(check: Callable[[], T]) -> T:
     try:
         return check()
     except UserError as exc:
-        _fail(str(exc))
-
-
-def _fail(message: str) -> NoReturn:
-    console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def _say(line: str) -> None:
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
+        fail(str(exc))
 
 
 track_app = make_track_app()

@@ -1,7 +1,7 @@
 """``moonbot track`` through typer's runner, over a real service, database and engine functions.
 
-``TrackingService`` adds to ``MoonbotService`` the four one-line methods the facade is to get
-(see engine/kols.py); the commands are built with ``make_track_app`` around it.
+The commands are built with ``make_track_app`` around the real service, over a new source each
+time (as the CLI opens one per command).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli_track import TrackService, make_track_app
-from engine import kols
 from engine.config import Settings
 from engine.dexscreener import DexScreener
 from engine.net.retry import RetryPolicy
@@ -32,27 +31,6 @@ from tests.fakes.solana_node import FakeSolanaNode, fixture_transaction, resign_
 runner = CliRunner()
 
 
-class TrackingService(MoonbotService):
-    async def track_add(self, wallet: str, name: str | None, tier: str) -> kols.TrackChange:
-        return await kols.add_kol(self.db, wallet, name, tier)
-
-    async def track_remove(self, wallet: str) -> kols.TrackedKol:
-        return await kols.remove_kol(self.db, wallet)
-
-    async def track_list(self) -> list[kols.TrackedKol]:
-        return await kols.list_kols(self.db)
-
-    async def track_backfill(self, wallet: str, days: int) -> kols.BackfillReport:
-        return await kols.backfill(
-            self.db, self.tracker.source, wallet, days=days, now=await self.now()
-        )
-
-    async def close(self) -> None:
-        if isinstance(self._source, RpcSource):  # its HTTP clients belong to this event loop
-            await self._source.aclose()
-        await super().close()
-
-
 class Opener:
     """Opens the service as the CLI would, over a new source each time (one per command)."""
 
@@ -62,7 +40,7 @@ class Opener:
 
     async def __call__(self, settings: Settings) -> TrackService:
         self.opened += 1
-        return await TrackingService.open(settings, self.make_source())
+        return await MoonbotService.open(settings, self.make_source())
 
 
 @pytest.fixture
