@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/moonbot demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot engine ml tests
+	$(BIN)/ruff check bot engine ml tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy engine ml bot
