@@ -23,7 +23,7 @@ from bot.commands import Reply
 from bot.console import ask, deliver_alerts, show
 from engine.config import Settings
 from engine.errors import UserError
-from engine.service import MoonbotService
+from engine.service import MoonbotService, sim_config
 from engine.sim import SimConfig, SimSource, generate
 
 REPLAY_STEP = timedelta(minutes=15)
@@ -63,12 +63,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
     started = time.perf_counter()
     settings = settings.model_copy(update={"source": "sim"})
     reset_data(settings)
-    config = SimConfig(
-        seed=settings.sim_seed,
-        n_days=settings.sim_days,
-        n_kols=settings.sim_kols,
-        tokens_per_day=settings.sim_tokens_per_day,
-    )
+    config = sim_config(settings)
     with console.status("Generating the simulated market…"):
         world = generate(config)
     console.print(

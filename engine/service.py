@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlmodel import col, func, select
@@ -47,7 +47,7 @@ from engine.storage import (
     Trade,
 )
 from engine.tracker import Tracker, last_poll
-from engine.training import TrainReport, labeled_dataset, time_split, train_and_compare
+from engine.training import Dataset, TrainReport, labeled_dataset, time_split, train_and_compare
 from engine.views import (
     CycleReport,
     JobStatus,
@@ -58,7 +58,22 @@ from engine.views import (
 from ml.metrics import evaluate_probs
 from ml.registry import ModelInfo, Registry
 
+if TYPE_CHECKING:
+    from engine.sim import SimConfig
+
 log = logging.getLogger(__name__)
+
+
+def sim_config(settings: Settings) -> SimConfig:
+    """The simulated market the settings describe."""
+    from engine.sim import SimConfig
+
+    return SimConfig(
+        seed=settings.sim_seed,
+        n_days=settings.sim_days,
+        n_kols=settings.sim_kols,
+        tokens_per_day=settings.sim_tokens_per_day,
+    )
 
 
 def make_source(settings: Settings, db: Database) -> MarketSource:
@@ -67,18 +82,9 @@ def make_source(settings: Settings, db: Database) -> MarketSource:
 
         return RpcSource.from_settings(settings, tracked=partial(kols.tracked_cursors, db))
     if settings.source == "sim":
-        from engine.sim import SimConfig, SimSource, generate
+        from engine.sim import SimSource, generate
 
-        return SimSource(
-            generate(
-                SimConfig(
-                    seed=settings.sim_seed,
-                    n_days=settings.sim_days,
-                    n_kols=settings.sim_kols,
-                    tokens_per_day=settings.sim_tokens_per_day,
-                )
-            )
-        )
+        return SimSource(generate(sim_config(settings)))
     raise UserError(f"data source {settings.source!r} is not available in this version")
 
 
@@ -157,7 +163,7 @@ class MoonbotService:
         new_alerts = await outbox.enqueue(
             self.db,
             events,
-            await all_stats(self.db),
+            await all_stats(self.db) if events else {},
             dh_threshold=self.settings.diamond_hand_threshold,
             dh_min_positions=self.settings.diamond_hand_min_positions,
         )
@@ -175,9 +181,7 @@ class MoonbotService:
         """One live cycle: up to now, or for the replayed market one poll interval further."""
         until = datetime.now(UTC)
         if self.settings.source == "sim":
-            from engine.sim import SimConfig
-
-            start = await last_poll(self.db) or SimConfig().start
+            start = await last_poll(self.db) or sim_config(self.settings).start
             until = start + timedelta(minutes=self.settings.poll_minutes)
         return await self.cycle(until)
 
@@ -303,21 +307,21 @@ class MoonbotService:
         )
         return [(kols[w].name, w, s) for w, s in ranked[:n]]
 
-    async def insights(self) -> InsightsReport:
+    async def _labeled(self, what: str) -> Dataset:
         ds = await labeled_dataset(self.db)
         if len(ds) == 0:
-            raise ModelUnavailable("no labeled signals yet: insights need outcomes to learn from")
+            raise ModelUnavailable(f"no labeled signals yet: {what} need outcomes to learn from")
+        return ds
+
+    async def insights(self) -> InsightsReport:
+        ds = await self._labeled("insights")
         return await asyncio.to_thread(
             build_insights, ds, self.scorer.model, self.scorer.version, self.settings.reports_dir
         )
 
     async def report(self) -> WeeklyReport:
         """Write this week's report (charts) under the reports directory."""
-        ds = await labeled_dataset(self.db)
-        if len(ds) == 0:
-            raise ModelUnavailable(
-                "no labeled signals yet: the report needs outcomes to learn from"
-            )
+        ds = await self._labeled("reports")
         async with self.db.session() as session:
             names = {k.wallet: k.name for k in (await session.exec(select(Kol))).all()}
         positions = await all_closed_positions(self.db)
