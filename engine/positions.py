@@ -85,10 +85,6 @@ class _Open:
         return sum(lot.tokens_raw for lot in self.lots)
 
 
-def _sort_key(trade: TradeRecord) -> tuple[datetime, int, str]:
-    return (trade.block_time, trade.slot, trade.signature)
-
-
 def build_positions(trades: Iterable[TradeRecord]) -> list[PositionState]:
     """All positions (closed and open) of the wallets and mints in ``trades``, oldest first."""
     by_key: dict[tuple[str, str], list[TradeRecord]] = {}
@@ -96,7 +92,7 @@ def build_positions(trades: Iterable[TradeRecord]) -> list[PositionState]:
         by_key.setdefault((trade.wallet, trade.mint), []).append(trade)
     positions: list[PositionState] = []
     for (wallet, mint), group in by_key.items():
-        positions.extend(_positions_of(wallet, mint, sorted(group, key=_sort_key)))
+        positions.extend(_positions_of(wallet, mint, sorted(group, key=lambda t: t.chain_order)))
     positions.sort(key=lambda p: (p.opened_at, p.wallet, p.mint))
     return positions
 

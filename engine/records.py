@@ -60,6 +60,11 @@ class TradeRecord:
     program: str = "other"
 
     @property
+    def chain_order(self) -> tuple[datetime, int, str]:
+        """Sort key in chain order: block time, slot, then signature for a stable tie-break."""
+        return (self.block_time, self.slot, self.signature)
+
+    @property
     def token_amount(self) -> float:
         return self.token_amount_raw / 10**self.decimals
 

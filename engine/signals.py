@@ -74,7 +74,7 @@ async def process_buys(
                 opening_score = None
             assert signal.id is not None
             live: dict[datetime, Score] = {}
-            for buy in sorted(by_mint[mint], key=lambda b: (b.block_time, b.slot, b.signature)):
+            for buy in sorted(by_mint[mint], key=lambda b: b.chain_order):
                 at_open = opened and buy.block_time == signal.ts
                 score: Score | None = opening_score if at_open else None
                 if not at_open and buy.block_time - signal.ts <= window:

@@ -159,7 +159,7 @@ class Tracker:
                 if ids
                 else []
             )
-            return sorted((trade_record(r) for r in inserted), key=lambda t: (t.block_time, t.slot))
+            return sorted((trade_record(r) for r in inserted), key=lambda t: t.chain_order)
 
 
 async def last_poll(db: Database) -> datetime | None:

@@ -70,9 +70,7 @@ def generate(config: SimConfig) -> SimWorld:
         kol_profiles=kols,
         kols=[k.record for k in kols],
         tokens=sorted((s.token for s in stories), key=lambda t: (t.created_at, t.mint)),
-        trades=sorted(
-            (tr for s in stories for tr in s.trades), key=lambda t: (t.block_time, t.slot, t.signature)
-        ),
+        trades=sorted((tr for s in stories for tr in s.trades), key=lambda t: t.chain_order),
         snapshots=sorted((sn for s in stories for sn in s.snapshots), key=lambda s: (s.ts, s.mint)),
         contexts=ctx.records(),
         truths=sorted((s.truth for s in stories), key=lambda t: (t.signal_time, t.mint)),
@@ -113,7 +111,9 @@ def _signal_state(
     token: TokenRecord, snap: SnapshotRecord, dev_sold: bool, sentiment: float
 ) -> dict[str, float]:
     """The non-KOL inputs of f, read from the records exactly as engine.features reads them."""
-    assert snap.top10_pct is not None and snap.volume_24h is not None and token.bundle_pct is not None
+    assert (
+        snap.top10_pct is not None and snap.volume_24h is not None and token.bundle_pct is not None
+    )
     return {
         "kol_count": 1.0,
         "kol_elite_count": 0.0,
@@ -140,7 +140,9 @@ def _token_story(
     bundle_pct = round(rng.uniform(0.10, 0.45) if bundled else rng.uniform(0.0, 0.09), 4)
     dev_pct = round(rng.uniform(1.0, 6.0), 3)
     early_dev_sell = -rng.randint(60, age_s - 60) if rng.random() < 0.15 else None
-    top10 = round(rand.clip(rng.gauss(33.0, 9.0) + 60.0 * max(0.0, bundle_pct - 0.05), 8.0, 92.0), 2)
+    top10 = round(
+        rand.clip(rng.gauss(33.0, 9.0) + 60.0 * max(0.0, bundle_pct - 0.05), 8.0, 92.0), 2
+    )
     entry = round(rand.clip(rand.lognormal(rng, 60_000.0, 0.9), 12_000.0, 3_000_000.0), 2)
     launch = LAUNCH_MCAP_SOL * ctx.sol_at(created_s)
     token = TokenRecord(
@@ -195,7 +197,9 @@ def _token_story(
     late_dev_sell = early_dev_sell
     if early_dev_sell is None and rng.random() < 0.6:
         late_dev_sell = (
-            rng.randint(60, 3 * HOUR_S) if multiple < 1.5 else max(60, peak_s + rng.randint(-1800, 6 * HOUR_S))
+            rng.randint(60, 3 * HOUR_S)
+            if multiple < 1.5
+            else max(60, peak_s + rng.randint(-1800, 6 * HOUR_S))
         )
     params_b = replace(params, dev_sell_s=late_dev_sell)
     tape = market.full_tape(params_b, tape_a, path, peak_mcap)

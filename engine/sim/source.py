@@ -90,7 +90,7 @@ class SimSource:
             if times:
                 trades = self._index.creator_trades_by_mint[mint]
                 out.extend(trades[_after(times, since) : bisect.bisect_right(times, until)])
-        out.sort(key=lambda t: (t.block_time, t.slot, t.signature))
+        out.sort(key=lambda t: t.chain_order)
         return out
 
     async def context(self, since: datetime | None, until: datetime) -> list[ContextRecord]:

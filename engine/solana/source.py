@@ -335,7 +335,7 @@ class RpcSource:
                 and t.mint in by_creator[creator]
                 and _within(t.block_time, since, until)
             )
-        return sorted(out, key=lambda t: (t.block_time, t.slot, t.signature))
+        return sorted(out, key=lambda t: t.chain_order)
 
     async def context(self, since: datetime | None, until: datetime) -> list[ContextRecord]:
         pair = (await self._pairs([WSOL_MINT])).get(WSOL_MINT)
