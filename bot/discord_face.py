@@ -8,7 +8,9 @@ Failures go through the tree's ``on_error`` and reach the user as one line.
 
 The command set is pushed to Discord only when it changes: a hash of the tree's payload is kept
 in ``data_dir/discord_commands.sha256``. Alerts go out through any ``Messageable`` (a channel via
-the client's REST session) or a ``discord.Webhook`` (``Webhook.from_url(url, session=...)``).
+the client's REST session) or a ``discord.Webhook`` (``Webhook.from_url(url, session=...)``);
+to a channel, each carries its alert's key as an enforced nonce, so a resend after a crash does
+not post it twice (webhooks have no such key).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ CHART_NAME = "chart.png"
 STAMP_NAME = "discord_commands.sha256"
 COLOUR = discord.Colour(0xF5C542)
 DESCRIPTION_LIMIT = 100  # command and option descriptions
+NONCE_LIMIT = 25  # characters
 
 Target = discord.abc.Messageable | discord.Webhook
 SlashCommand = app_commands.Command[Any, ..., None]
@@ -162,10 +165,13 @@ async def say_one_line(interaction: discord.Interaction, text: str) -> None:
         log.warning("discord: could not tell the user about the error", exc_info=True)
 
 
-async def send_reply(target: Target, reply: Reply, *, title: bool | None = None) -> None:
+async def send_reply(
+    target: Target, reply: Reply, *, title: bool | None = None, key: str | None = None
+) -> None:
     """A ``Reply`` as one embed per chunk (escaped, under 4,096), the chart on the last one.
 
-    ``title`` bolds the first line; by default only a reply of several lines has a title.
+    ``title`` bolds the first line; by default only a reply of several lines has a title. With
+    ``key``, each message to a channel carries a nonce made from it (see ``part_nonce``).
     """
     bold = "\n" in reply.text if title is None else title
     embeds = [
@@ -176,20 +182,45 @@ async def send_reply(target: Target, reply: Reply, *, title: bool | None = None)
     if image is not None and not image.is_file():
         log.warning("discord: chart %s is missing; sent the text only", image)
         image = None
-    for embed in embeds[:-1]:
-        await target.send(embed=embed, allowed_mentions=NO_MENTIONS)
-    last = embeds[-1]
-    if image is None:
-        await target.send(embed=last, allowed_mentions=NO_MENTIONS)
-    else:
-        last.set_image(url=f"attachment://{CHART_NAME}")
+    chart = None
+    if image is not None:
+        embeds[-1].set_image(url=f"attachment://{CHART_NAME}")
         chart = discord.File(image, filename=CHART_NAME)
-        await target.send(embed=last, file=chart, allowed_mentions=NO_MENTIONS)
+    for part, embed in enumerate(embeds):
+        nonce = None if key is None else part_nonce(key, part)
+        await _send(target, embed, chart if part == len(embeds) - 1 else None, nonce)
+
+
+def part_nonce(key: str, part: int) -> str:
+    """The nonce of message ``part`` of a reply: the key, then the key and the part number
+    (Discord takes at most 25 characters)."""
+    nonce = key if part == 0 else f"{key}-{part}"
+    if len(nonce) > NONCE_LIMIT:
+        raise ValueError(f"nonce {nonce!r} is longer than Discord's {NONCE_LIMIT} characters")
+    return nonce
+
+
+async def _send(
+    target: Target, embed: discord.Embed, chart: discord.File | None, nonce: str | None
+) -> None:
+    """One message. To a channel, ``nonce`` goes with ``enforce_nonce`` (discord.py adds it to
+    any nonce): if this bot created a message with that nonce in the last few minutes, Discord
+    returns that message and creates none. Webhooks (alert webhooks, interaction follow-ups) have
+    no such check, Discord ignores a nonce there, so a webhook send is not idempotent."""
+    message: dict[str, Any] = {"embed": embed, "allowed_mentions": NO_MENTIONS}
+    if chart is not None:
+        message["file"] = chart
+    if nonce is not None and not isinstance(target, discord.Webhook):
+        message["nonce"] = nonce
+    await target.send(**message)
 
 
 async def send_alert(target: Target, view: AlertView) -> None:
-    """One alert, formatted by ``bot.format.alert``, to a channel or a webhook."""
-    await send_reply(target, Reply(fmt.alert(view)), title=True)
+    """One alert, formatted by ``bot.format.alert``, to a channel or a webhook, with the alert's
+    key as nonce: in a channel, a send retried after a crash within Discord's few-minute window
+    creates no second message. Past that window, or through a webhook, the second copy opens
+    with ``fmt.MAY_REPEAT``."""
+    await send_reply(target, Reply(fmt.alert(view)), title=True, key=view.key)
 
 
 CHANNEL = "discord:"

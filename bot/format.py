@@ -54,9 +54,14 @@ def links(mint: str) -> str:
     return f"https://dexscreener.com/solana/{mint} · https://solscan.io/token/{mint}"
 
 
+MAY_REPEAT = "Resent after a restart: this alert may have arrived already."
+
+
 def alert(view: AlertView) -> str:
+    """An alert's text; one that may have been delivered before the sender died says so first."""
     dh = "n/a" if view.diamond_hand_score is None else f"{view.diamond_hand_score:.0f}"
-    lines = [
+    lines = [MAY_REPEAT] if view.maybe_delivered else []
+    lines += [
         f"ALERT {token_title(view.symbol, view.name)}  conviction {view.score} "
         f"(rules {view.rule_score} + ML {view.score - view.rule_score})",
         f"Diamond Hand KOL {clean(view.kol_name)} [{view.kol_tier}] bought · DH score {dh}",

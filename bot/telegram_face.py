@@ -182,7 +182,14 @@ CHANNEL = "telegram:"
 
 async def deliver_alerts(service: MoonbotService, bot: Bot) -> int:
     """The Telegram alert sender: each pending alert of a "telegram:<chat id>" channel to its
-    chat (subscribed with /alerts on); failed sends are retried with backoff by the engine."""
+    chat (subscribed with /alerts on); failed sends are retried with backoff by the engine.
+
+    Delivery is at least once. The Bot API takes no idempotency key (``random_id`` is not
+    exposed to bots: tdlib/telegram-bot-api#126, #482), so an alert whose send was under way
+    when the sender died (Telegram may have posted it, the database never heard) is sent again
+    after a restart, opening with ``fmt.MAY_REPEAT``. A send that timed out after Telegram
+    accepted it is retried as a failure, without that line.
+    """
 
     async def send(view: AlertView) -> None:
         await send_alert(bot, int(view.channel.removeprefix(CHANNEL)), view)

@@ -1,6 +1,12 @@
 """The alerts outbox: an Alert row per (signal, channel), written when a Diamond Hand KOL buys a
 token whose conviction passes the threshold; a sender delivers pending rows and marks them sent.
 The unique key (signal, channel) means a second KOL buy, a retry or a restart never alerts twice.
+
+A sender can die between a face's send and the mark (a crash, a kill, a lost response). Each row
+records that a send began (``attempt_started_at``), and its outcome clears the mark; a pending row
+still marked was in flight when the sender died, and may have been delivered. Its next send
+carries ``maybe_delivered``, and every send carries the alert's stable ``key``. Discord drops a
+second message with the same key (for a few minutes); otherwise the alert says it may repeat.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from engine.storage.db import insert_ignore
 from engine.storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+KEY_PREFIX = "moonbot-alert-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,13 @@ class AlertView:
     score: int
     probabilities: tuple[float, ...] | None
     reasons: tuple[str, ...]
+    # A send of this alert began before and its outcome was never recorded (the sender died).
+    maybe_delivered: bool = False
+
+    @property
+    def key(self) -> str:
+        """The alert's idempotency key: the same on every attempt, and across restarts."""
+        return f"{KEY_PREFIX}{self.alert_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +188,7 @@ async def pending(
                 score=alert.score,
                 probabilities=tuple(alert.probabilities) if alert.probabilities else None,
                 reasons=reasons,
+                maybe_delivered=alert.attempt_started_at is not None,
             )
         )
     return views
@@ -185,6 +201,7 @@ async def mark_sent(db: Database, alert_id: int) -> None:
             alert.status = "sent"
             alert.sent_at = utcnow()
             alert.attempts += 1
+            alert.attempt_started_at = None
             session.add(alert)
 
 
@@ -215,9 +232,13 @@ async def deliver(
 ) -> Delivery:
     """Send the due pending alerts of ``channel`` (a prefix) and mark each one sent. A send that
     raises is retried later with exponential backoff, and given up (status ``failed``, the error
-    kept) after ``max_attempts``: an alert is never silently lost or sent twice by this loop."""
+    kept) after ``max_attempts``: an alert is never silently lost or sent twice by this loop.
+
+    Each send is marked as begun first; a sender that dies before the outcome is recorded leaves
+    the mark, and the next run sends that alert again with ``maybe_delivered`` set."""
     sent = retrying = failed = 0
     for view in await pending(db, channel, due_by=now):
+        await _start_attempt(db, view.alert_id, now)
         try:
             await send(view)
         except Exception as exc:  # any failure of a face's send: record it, retry later
@@ -232,6 +253,13 @@ async def deliver(
         await mark_sent(db, view.alert_id)
         sent += 1
     return Delivery(sent, retrying, failed)
+
+
+async def _start_attempt(db: Database, alert_id: int, now: datetime) -> None:
+    async with db.session() as session:
+        await session.exec(
+            update(Alert).where(col(Alert.id) == alert_id).values(attempt_started_at=now)
+        )
 
 
 async def _record_failure(
@@ -249,6 +277,7 @@ async def _record_failure(
         if alert is None:
             return False
         alert.attempts += 1
+        alert.attempt_started_at = None  # the outcome is known: this attempt failed
         alert.last_error = f"{type(exc).__name__}: {exc}"[:300]
         if alert.attempts >= max_attempts:
             alert.status = "failed"

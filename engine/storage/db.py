@@ -27,8 +27,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _add_nullable_columns(conn: sa.Connection) -> None:
+    """Add the nullable columns that a table made by an earlier version lacks (``create_all``
+    makes missing tables only). There are no migrations: a new non-null column still needs one."""
+    inspector = sa.inspect(conn)
+    quote = conn.dialect.identifier_preparer
+    for table in SQLModel.metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable or column.primary_key:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            # Names and type come from our own metadata, not from input.
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {quote.format_table(table)} "  # noqa: S608
+                    f"ADD COLUMN {quote.format_column(column)} {kind}"
+                )
+            )
+
+
 class Database:
-    """One async engine and its session factory. ``create()`` makes the tables if missing."""
+    """One async engine and its session factory. ``create()`` makes the missing tables, and the
+    missing nullable columns of tables made by an earlier version."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -46,6 +67,7 @@ class Database:
     async def create(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.create_all)
+            await conn.run_sync(_add_nullable_columns)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -181,6 +181,9 @@ class Alert(SQLModel, table=True):
     status: str = "pending"  # pending | sent | failed | skipped
     attempts: int = 0
     next_attempt_at: datetime | None = _ts(default=None)  # backoff after a failed send
+    # Set just before a send and cleared when its outcome is recorded: still set on a pending row,
+    # the sender died in the middle of that send, and the alert may have been delivered.
+    attempt_started_at: datetime | None = _ts(default=None)
     created_at: datetime = _ts(default_factory=utcnow)
     sent_at: datetime | None = _ts(default=None)
     last_error: str | None = None

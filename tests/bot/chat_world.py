@@ -1,5 +1,5 @@
 """What both chat-face tests share: a real service on the scripted world, a hostile token name,
-a pending alert row, and a small real PNG for the chart path."""
+a pending alert row, the alert rows' states, and a small real PNG for the chart path."""
 
 from __future__ import annotations
 
@@ -26,6 +26,18 @@ async def open_service(settings: object) -> MoonbotService:
     svc = await MoonbotService.open(settings, world())  # type: ignore[arg-type]
     await svc.cycle(at(73 * 60))
     return svc
+
+
+async def reopen_service(settings: object) -> MoonbotService:
+    """The service a restarted process opens on the same database (no new poll)."""
+    return await MoonbotService.open(settings, world())  # type: ignore[arg-type]
+
+
+async def alert_states(svc: MoonbotService) -> dict[str, tuple[str, bool]]:
+    """Each alert row's channel: (status, whether a send is marked in flight)."""
+    async with svc.db.session() as session:
+        rows = (await session.exec(select(Alert))).all()
+    return {a.channel: (a.status, a.attempt_started_at is not None) for a in rows}
 
 
 async def add_hostile_alert(svc: MoonbotService, channel: str) -> None:

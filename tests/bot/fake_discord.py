@@ -8,6 +8,11 @@ heartbeats and pushes the events a test hands to ``dispatch`` (INTERACTION_CREAT
 follow-ups and alert webhooks) and channel messages. JSON bodies and multipart uploads
 (``payload_json`` plus ``files[n]``) are recorded; ``wait_for`` waits with a bound, never sleeps.
 
+A channel message with ``nonce`` and ``enforce_nonce`` is created once per (author, nonce), as on
+discord.com: a second create returns the first message (discord.com remembers for "a few minutes",
+this fake for its lifetime). ``messages`` holds what was created, ``created`` counts it per nonce;
+``hold_answer`` lets the fake create a message but never answer, as if the bot died right then.
+
 discord.py has no base-URL setting: ``point_at`` sets ``discord.http.Route.BASE`` (REST,
 interaction responses, follow-ups and webhooks all build their URLs from it) and
 ``DiscordWebSocket.DEFAULT_GATEWAY`` with pytest's ``monkeypatch``, undone after the test. The
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +90,11 @@ class FakeDiscord:
         self._sockets: list[web.WebSocketResponse] = []
         self._sequence = itertools.count(1)
         self.gateway_received: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []  # channel messages created
+        self.created: Counter[str] = Counter()  # channel messages created, per nonce
+        self._by_nonce: dict[tuple[str, str], dict[str, Any]] = {}
+        self._held: set[str] = set()
+        self._closed = asyncio.Event()
         self.role_ids: tuple[int, ...] = ()
         self.base = ""
         self.gateway_url = ""
@@ -109,6 +120,7 @@ class FakeDiscord:
         )
 
     async def close(self) -> None:
+        self._closed.set()  # held answers go out now, to nobody
         for ws in self._sockets:
             await ws.close()
         if self._runner is not None:
@@ -119,6 +131,15 @@ class FakeDiscord:
     def fail_next(self, path_prefix: str, status: int = 400, message: str = "Bad") -> None:
         """The next request whose path starts with ``path_prefix`` fails like Discord's do."""
         self._failures.append((path_prefix, status, {"code": 50035, "message": message}))
+
+    def hold_answer(self, nonce: str) -> None:
+        """Create the channel message with this nonce but answer only when the fake closes."""
+        self._held.add(nonce)
+
+    async def wait_created(self, nonce: str) -> None:
+        """Wait until a channel message with this nonce exists."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.created[nonce] > 0), WAIT_S)
 
     def matching(self, method: str, path_prefix: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
@@ -196,7 +217,14 @@ class FakeDiscord:
             if path.startswith(prefix):
                 del self._failures[i]
                 return _json(error, status=status)
-        return self._answer(request.method, path, request.query.get("wait"), body)
+        answer = self._answer(request.method, path, request.query.get("wait"), body)
+        async with self._changed:
+            self._changed.notify_all()
+        nonce = body.get("nonce") if isinstance(body, dict) else None
+        if nonce in self._held and path.endswith("/messages"):
+            self._held.discard(nonce)
+            await self._closed.wait()
+        return answer
 
     def _answer(self, method: str, path: str, wait: str | None, body: Any) -> web.StreamResponse:
         parts = path.strip("/").split("/")
@@ -236,8 +264,22 @@ class FakeDiscord:
                     return _json(self._message(CHANNEL_ID, body))
                 return web.Response(status=204)
             case "POST", ["channels", channel_id, "messages"]:
-                return _json(self._message(int(channel_id), body))
+                return _json(self._create(int(channel_id), body))
         return _json({"code": 0, "message": "404: Not Found"}, status=404)
+
+    def _create(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """A channel message by the bot, unless its enforced nonce names one it created."""
+        nonce = body.get("nonce")
+        key = (str(BOT_USER["id"]), str(nonce))
+        if nonce is not None and body.get("enforce_nonce") and key in self._by_nonce:
+            return self._by_nonce[key]
+        message = self._message(channel_id, body)
+        self.messages.append(message)
+        if nonce is not None:
+            message["nonce"] = nonce
+            self.created[str(nonce)] += 1
+            self._by_nonce[key] = message
+        return message
 
     def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
         return {

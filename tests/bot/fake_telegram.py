@@ -5,6 +5,8 @@ api.telegram.org does (``{"ok": true, "result": ...}``, errors as ``{"ok": false
 getMe, deleteWebhook, getWebhookInfo, setMyCommands, a long-polling getUpdates fed by
 ``push``, sendMessage and sendPhoto (multipart). Every call is recorded with its form fields and
 uploaded files; ``wait_for`` waits (with a bound, never a sleep) until a call has arrived.
+``posted`` holds the messages created; ``hold_answer`` lets the fake create one but never answer,
+as if the bot died right then (the Bot API has no idempotency key: a resend posts again).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class FakeTelegram:
         self.token = token
         self.calls: list[ApiCall] = []
         self.updates: list[dict[str, Any]] = []
+        self.posted: list[dict[str, Any]] = []  # messages created, in order
+        self._held: dict[str, int] = {}
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._changed = asyncio.Condition()
         self._closing = False
@@ -85,6 +89,19 @@ class FakeTelegram:
         """The next call of ``method`` fails the way Telegram fails it."""
         self._failures.setdefault(method, []).append((error_code, description))
 
+    def hold_answer(self, method: str, nth: int) -> None:
+        """Carry out the ``nth`` call of ``method`` (counting every call so far) but answer only
+        when the fake closes."""
+        self._held[method] = nth
+
+    async def wait_posted(self, count: int) -> list[dict[str, Any]]:
+        """The first ``count`` messages created, once they exist (or TimeoutError)."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: len(self.posted) >= count), WAIT_S
+            )
+        return self.posted[:count]
+
     def sent(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
 
@@ -107,6 +124,7 @@ class FakeTelegram:
         files = {k: v.file.read() for k, v in form.items() if isinstance(v, web.FileField)}
         async with self._changed:
             self.calls.append(ApiCall(method, params, files))
+            number = len(self.sent(method))
             self._changed.notify_all()
         if self._failures.get(method):
             code, description = self._failures[method].pop(0)
@@ -114,6 +132,10 @@ class FakeTelegram:
         result = await self._answer(method, params, files)
         if result is None:
             return _error(404, "Not Found: method not found")
+        if self._held.get(method) == number:
+            del self._held[method]
+            async with self._changed:
+                await self._changed.wait_for(lambda: self._closing)
         return web.json_response({"ok": True, "result": result})
 
     async def _answer(self, method: str, params: dict[str, str], files: dict[str, bytes]) -> Any:
@@ -127,11 +149,11 @@ class FakeTelegram:
             case "getUpdates":
                 return await self._get_updates(params)
             case "sendMessage":
-                return self._message(params, text=params["text"])
+                return await self._post(params, text=params["text"])
             case "sendPhoto":
                 photo = {"file_id": "AgAC-photo", "file_unique_id": "AQAD-photo"}
                 sizes = [{**photo, "width": 320, "height": 240, "file_size": len(files["photo"])}]
-                return self._message(params, photo=sizes)
+                return await self._post(params, photo=sizes)
         return None
 
     async def _get_updates(self, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -148,15 +170,19 @@ class FakeTelegram:
                 )
         return pending()
 
-    def _message(self, params: dict[str, str], **content: Any) -> dict[str, Any]:
+    async def _post(self, params: dict[str, str], **content: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
-        return {
+        message = {
             "message_id": next(self._message_ids),
             "date": DATE,
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
             "from": BOT_USER,
             **content,
         }
+        async with self._changed:
+            self.posted.append(message)
+            self._changed.notify_all()
+        return message
 
 
 def _error(code: int, description: str) -> web.Response:

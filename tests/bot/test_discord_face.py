@@ -5,6 +5,8 @@ the deferral, the follow-ups, webhook and channel messages."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from itertools import count
 from pathlib import Path
@@ -13,7 +15,16 @@ from typing import Any
 import aiohttp
 import discord
 import pytest
-from chat_world import HOSTILE, PNG, add_hostile_alert, chart, discord_plain, open_service
+from chat_world import (
+    HOSTILE,
+    PNG,
+    add_hostile_alert,
+    alert_states,
+    chart,
+    discord_plain,
+    open_service,
+    reopen_service,
+)
 from conftest import MINT_X
 from fake_discord import (
     APP_ID,
@@ -37,6 +48,7 @@ from bot.discord_face import (
     start_discord,
     stop_discord,
 )
+from bot.format import MAY_REPEAT
 from bot.render import DISCORD_EMBED_LIMIT
 from engine.config import Settings
 from engine.service import MoonbotService
@@ -217,4 +229,57 @@ async def test_pending_alerts_go_to_a_channel_escaped_and_are_marked_sent(
         "conviction 55 (rules 55 + ML 0)**"
     )
     assert lines[1] == "Diamond Hand KOL alpha \\[elite\\] bought · DH score 48"
+    assert (message.body["nonce"], message.body["enforce_nonce"]) == ("moonbot-alert-1", True)
     assert await service.pending_alerts("discord:") == []
+
+
+async def test_each_part_of_a_long_reply_has_its_own_nonce(
+    running: MoonbotClient, api: FakeDiscord
+) -> None:
+    text = "\n".join(f"{i:04d} {HOSTILE}" for i in range(220))  # three embeds
+    channel = running.get_partial_messageable(CHANNEL_ID)
+    await send_reply(channel, Reply(text), title=False, key="moonbot-alert-7")
+    await send_reply(channel, Reply(text), title=False, key="moonbot-alert-7")  # a retry
+    nonces = [m.body["nonce"] for m in api.matching("POST", f"/channels/{CHANNEL_ID}/messages")]
+    assert nonces == ["moonbot-alert-7", "moonbot-alert-7-1", "moonbot-alert-7-2"] * 2
+    assert api.created == Counter(nonces[:3])  # each part once: the retry created nothing
+    assert "\n".join(discord_plain(m["embeds"][0]["description"]) for m in api.messages) == text
+
+
+async def test_a_sender_killed_after_discord_posted_does_not_post_twice(
+    running: MoonbotClient, api: FakeDiscord, service: MoonbotService, settings: Settings
+) -> None:
+    channels = [f"discord:{CHANNEL_ID + i}" for i in range(3)]
+    for channel in channels:
+        await add_hostile_alert(service, channel)
+    keys = [view.key for view in await service.pending_alerts("discord:")]
+    assert keys == ["moonbot-alert-1", "moonbot-alert-2", "moonbot-alert-3"]
+    # Discord creates the second alert's message; the bot dies before it hears back.
+    api.hold_answer(keys[1])
+    sender = asyncio.create_task(deliver_alerts(service, running.get_partial_messageable))
+    await api.wait_created(keys[1])
+    sender.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sender
+    assert await alert_states(service) == {
+        channels[0]: ("sent", False),
+        channels[1]: ("pending", True),
+        channels[2]: ("pending", False),
+    }
+
+    restarted = await reopen_service(settings)
+    client = await start_discord(restarted, settings, admin_role_ids=[ADMIN_ROLE])
+    try:
+        assert await deliver_alerts(restarted, client.get_partial_messageable) == 2
+        assert await alert_states(restarted) == {c: ("sent", False) for c in channels}
+    finally:
+        await stop_discord(client)
+        await restarted.close()
+    posts = api.matching("POST", "/channels/")
+    assert [m.body["nonce"] for m in posts] == [keys[0], keys[1], keys[1], keys[2]]
+    assert all(m.body["enforce_nonce"] is True for m in posts)
+    # The resend says it may repeat, and Discord answered it with the message it already had.
+    assert description(posts[2]).split("\n")[0] == f"**{MAY_REPEAT}**"
+    assert api.created == Counter(keys)
+    assert [m["nonce"] for m in api.messages] == keys
+    assert not any(MAY_REPEAT in m["embeds"][0]["description"] for m in api.messages)

@@ -3,6 +3,7 @@ MoonbotService answers, and the test reads the sendMessage/sendPhoto requests th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,12 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chat_world import HOSTILE, PNG, add_hostile_alert, chart, open_service
+from chat_world import (
+    HOSTILE,
+    PNG,
+    add_hostile_alert,
+    alert_states,
+    chart,
+    open_service,
+    reopen_service,
+)
 from conftest import MINT_X
 from fake_telegram import FakeTelegram, command_update
 from pydantic import SecretStr
+from telegram import Bot
 
 from bot.commands import COMMANDS, Reply, help_text
+from bot.format import MAY_REPEAT
 from bot.render import TELEGRAM_LIMIT
 from bot.telegram_face import (
     FAILED,
@@ -230,3 +241,39 @@ async def test_pending_alerts_are_delivered_escaped_and_marked_sent(
         "Bought 2026-03-01 12:00 UTC · signal opened 2026-03-01 12:00 UTC at $50.0k mcap",
     ]
     assert await service.pending_alerts("telegram:") == []
+
+
+async def test_a_sender_killed_after_telegram_posted_resends_saying_it_may_repeat(
+    start: Start, api: FakeTelegram, service: MoonbotService, settings: Settings
+) -> None:
+    app = await start()
+    channels = ["telegram:555", "telegram:556", "telegram:557"]
+    for channel in channels:
+        await add_hostile_alert(service, channel)
+    # Telegram posts the second alert; the bot dies before it hears back.
+    api.hold_answer("sendMessage", 2)
+    sender = asyncio.create_task(deliver_alerts(service, app.bot))
+    await api.wait_posted(2)
+    sender.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sender
+    assert await alert_states(service) == {
+        channels[0]: ("sent", False),
+        channels[1]: ("pending", True),
+        channels[2]: ("pending", False),
+    }
+
+    restarted = await reopen_service(settings)
+    try:
+        async with Bot(api.token, base_url=api.base_url) as bot:
+            assert await deliver_alerts(restarted, bot) == 2
+        assert await alert_states(restarted) == {c: ("sent", False) for c in channels}
+    finally:
+        await restarted.close()
+    posted = api.posted
+    assert [m["chat"]["id"] for m in posted] == [555, 556, 556, 557]
+    first, again = posted[1]["text"].split("\n"), posted[2]["text"].split("\n")
+    assert first[0].startswith("<b>ALERT $EVIL") and first[0].endswith("</b>")
+    # No idempotency key on Telegram: the one in flight arrives twice, the copy saying so.
+    assert again == [f"<b>{MAY_REPEAT}</b>", first[0][3:-4], *first[1:]]
+    assert posted[0]["text"] == posted[1]["text"] == posted[3]["text"]
