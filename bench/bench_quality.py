@@ -104,8 +104,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     print(_row("oracle (true probabilities)", evaluate_probs(oracle, test.y, test.multiples), None))
     configs = {
-        "moonbot outcome model": {},
+        "moonbot outcome model (aft)": {},
+        "moonbot softprob objective": dict(objective="softprob"),
         "seed config (d8, 200, no w.)": dict(
+            objective="softprob",
             n_estimators=200,
             max_depth=8,
             learning_rate=0.05,
@@ -117,7 +119,7 @@ def main() -> None:
     }
     for name, params in configs.items():
         t0 = time.perf_counter()
-        model = OutcomeModel(**params).fit(train.X, train.y)
+        model = OutcomeModel(**params).fit(train.X, train.y, multiples=train.multiples)
         seconds = time.perf_counter() - t0
         print(
             _row(name, evaluate_probs(model.predict_proba(test.X), test.y, test.multiples), seconds)

@@ -122,7 +122,7 @@ def train_and_compare(
         raise ModelUnavailable(
             f"not enough labeled signals to train: {len(ds)} (need about {int(MIN_TRAIN_ROWS / (1 - holdout_fraction)) + 10})"
         )
-    candidate = OutcomeModel(**(params or {})).fit(train.X, train.y)
+    candidate = OutcomeModel(**(params or {})).fit(train.X, train.y, multiples=train.multiples)
     metrics = evaluate_probs(candidate.predict_proba(holdout.X), holdout.y, holdout.multiples)
     window = (train.ts[0].isoformat(), train.ts[-1].isoformat())
 

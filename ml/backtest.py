@@ -63,7 +63,7 @@ _WEEK: Final[pd.Timedelta] = pd.Timedelta(days=7)
 class ProbaModel(Protocol):
     """What the backtest needs of a model (``ml.outcome.OutcomeModel`` is one)."""
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> Any: ...
+    def fit(self, X: pd.DataFrame, y: np.ndarray, *, multiples: np.ndarray) -> Any: ...
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
 
@@ -226,7 +226,7 @@ def walk_forward(
             continue
         test = week_values == start
         model = model_factory()
-        model.fit(X.loc[train], y[train])
+        model.fit(X.loc[train], y[train], multiples=multiples[train])
         scores = _scores(model, X.loc[test], score)
         cut = (
             float(threshold)

@@ -6,6 +6,13 @@ Units: SHAP values explain the booster's per-class *margin* (log-odds before the
 only the bias, never a feature's contribution, so these values hold for the calibrated
 probabilities too.
 
+For the ``aft`` objective the booster has one output, ``mu`` (the expected log multiple), and
+TreeSHAP splits ``mu - bias`` over the features. The class margins are ``log P_k(mu)``, a smooth
+function of ``mu`` alone, so each class's change ``log P_k(mu) - log P_k(bias)`` is shared out in
+proportion to the features' shares of ``mu - bias`` (the "rescale" rule for a one-dimensional
+link; at ``mu == bias`` the derivative). Additivity holds exactly per class, and a feature's sign
+toward each class is that of its push on ``mu`` times the class's slope.
+
 A *reason* is one feature's pull toward the big outcomes (>= 10x): the mean, over
 ``BIG_CLASSES`` (big_win, moonshot, mega_moon), of that feature's per-class SHAP value, in
 margin units. Positive pushes toward a big outcome, negative away from it.
@@ -21,7 +28,7 @@ import xgboost as xgb
 
 from ml.classes import BIG_CLASSES, CLASSES, N_CLASSES
 from ml.outcome import SMALL_BATCH_ROWS, OutcomeModel
-from ml.treeshap import path_tables
+from ml.treeshap import PathTables, path_tables
 
 _BIG = list(BIG_CLASSES)
 
@@ -54,7 +61,25 @@ def contributions_from_matrix(model: OutcomeModel, matrix: np.ndarray) -> np.nda
     nthread = 1 if n_rows <= SMALL_BATCH_ROWS else model.n_jobs
     dmat = xgb.DMatrix(matrix, missing=np.nan, nthread=nthread)
     raw = model.booster_for(n_rows).predict(dmat, pred_contribs=True, validate_features=False)
-    return np.asarray(raw, dtype=np.float64).reshape(matrix.shape[0], N_CLASSES, n_features + 1)
+    raw = np.asarray(raw, dtype=np.float64)
+    if model.aft_scale_ is None:
+        return raw.reshape(n_rows, N_CLASSES, n_features + 1)
+    phi, bias = raw[:, :-1], raw[:, -1]
+    slopes = _class_slopes(model, bias + phi.sum(axis=1), bias)
+    out = np.empty((n_rows, N_CLASSES, n_features + 1), dtype=np.float64)
+    out[:, :, :-1] = slopes[:, :, None] * phi[:, None, :]
+    out[:, :, -1] = model.aft_log_probs(bias)
+    return out
+
+
+def _class_slopes(model: OutcomeModel, mu: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``aft``: per row and class, ``(log P_k(mu) - log P_k(bias)) / (mu - bias)``, shape
+    ``(n, 6)``; the derivative where ``mu`` and ``bias`` (almost) coincide."""
+    step = 1e-4
+    near = np.abs(mu - bias) < step
+    hi = np.where(near, mu + step, mu)
+    lo = np.where(near, mu - step, bias)
+    return (model.aft_log_probs(hi) - model.aft_log_probs(lo)) / (hi - lo)[:, None]
 
 
 def shap_contributions(model: OutcomeModel, X: pd.DataFrame) -> np.ndarray:
@@ -67,10 +92,35 @@ def shap_values(model: OutcomeModel, X: pd.DataFrame) -> np.ndarray:
     return shap_contributions(model, X)[:, :, :-1]
 
 
+def _tables(model: OutcomeModel) -> PathTables | None:
+    """``top_reasons``' lookup tables: the big classes' trees, or the one ``mu`` output (aft)."""
+    if model.aft_scale_ is not None:
+        return path_tables(model.booster_, len(model.feature_names_), (0,), 1)
+    return path_tables(model.booster_, len(model.feature_names_), BIG_CLASSES, N_CLASSES)
+
+
 def prepare_reasons(model: OutcomeModel) -> None:
     """Build ``top_reasons``' lookup tables now (~0.5 s for 400 rounds), e.g. right after the
     champion is loaded and off the event loop, so the first explained signal is fast too."""
-    path_tables(model.booster_, len(model.feature_names_), BIG_CLASSES, N_CLASSES)
+    _tables(model)
+
+
+def _big_contributions(model: OutcomeModel, row: np.ndarray) -> np.ndarray:
+    """SHAP values of one row (in ``feature_names_`` order) toward each >= 10x class,
+    shape ``(3, n_features)``."""
+    tables = _tables(model)
+    if tables is None:  # trees too deep for lookup tables: xgboost's own TreeSHAP, ~3x slower
+        return contributions_from_matrix(model, row[None, :])[0, _BIG, :-1]
+    values = tables.contributions(row)
+    if model.aft_scale_ is None:
+        return values
+    phi = values[0]
+    margin = model.booster_for(1).inplace_predict(
+        row[None, :], predict_type="margin", missing=np.nan
+    )
+    mu = np.asarray(margin, dtype=np.float64).reshape(1)
+    slopes = _class_slopes(model, mu, mu - phi.sum())[0]
+    return slopes[_BIG, None] * phi[None, :]
 
 
 def top_reasons(model: OutcomeModel, X_row: pd.DataFrame, k: int = 3) -> list[Reason]:
@@ -86,12 +136,7 @@ def top_reasons(model: OutcomeModel, X_row: pd.DataFrame, k: int = 3) -> list[Re
     matrix = model.to_matrix(X_row)
     if matrix.shape[0] != 1:
         raise ValueError(f"top_reasons explains one row, got {matrix.shape[0]}")
-    tables = path_tables(model.booster_, len(model.feature_names_), BIG_CLASSES, N_CLASSES)
-    if tables is not None:
-        big = tables.contributions(matrix[0])
-    else:  # trees too deep for lookup tables: xgboost's own TreeSHAP, ~3x slower
-        big = contributions_from_matrix(model, matrix)[0, _BIG, :-1]
-    toward_big = big.mean(axis=0)
+    toward_big = _big_contributions(model, matrix[0]).mean(axis=0)
     order = np.argsort(-np.abs(toward_big), kind="stable")
     reasons: list[Reason] = []
     names = model.feature_names_

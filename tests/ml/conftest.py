@@ -16,12 +16,12 @@ def synth() -> Synth:
 
 @pytest.fixture(scope="session")
 def fitted(synth: Synth) -> OutcomeModel:
-    """A small balanced-weight model (softened weights, the default).
+    """A small ``softprob`` model with balanced weights (softened, the default).
 
     ``n_jobs=1`` everywhere in these tests: on a busy 2-core machine OpenMP threads that wait on
     each other make xgboost several times slower, and results do not depend on it.
     """
     model = OutcomeModel(
-        n_estimators=150, learning_rate=0.1, early_stopping_rounds=20, n_jobs=1
+        objective="softprob", n_estimators=150, learning_rate=0.1, early_stopping_rounds=20, n_jobs=1
     )
     return model.fit(synth.X.iloc[:3000], synth.y[:3000])

@@ -88,7 +88,7 @@ class _Recorder:
 
     fits: list[pd.Index] = []
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _Recorder:
+    def fit(self, X: pd.DataFrame, y: np.ndarray, *, multiples: np.ndarray) -> _Recorder:
         _Recorder.fits.append(X.index)
         self.mix_ = np.bincount(y, minlength=6) / len(y)
         return self

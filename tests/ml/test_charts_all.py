@@ -112,7 +112,7 @@ def backtest() -> BacktestResult:
     class MixModel:
         """Predicts 10x+ for elite-KOL signals only: a crude but real signal."""
 
-        def fit(self, X: pd.DataFrame, y: np.ndarray) -> MixModel:
+        def fit(self, X: pd.DataFrame, y: np.ndarray, *, multiples: np.ndarray) -> MixModel:
             return self
 
         def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

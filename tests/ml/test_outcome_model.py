@@ -22,8 +22,9 @@ def _softmax(margin: np.ndarray) -> np.ndarray:
 
 
 def small_model(**params: object) -> OutcomeModel:
+    """The ``softprob`` objective, which these tests are about (``aft``: test_outcome_aft.py)."""
     defaults: dict[str, object] = dict(
-        n_estimators=150, learning_rate=0.1, early_stopping_rounds=20, n_jobs=1
+        objective="softprob", n_estimators=150, learning_rate=0.1, early_stopping_rounds=20, n_jobs=1
     )
     defaults.update(params)
     return OutcomeModel(**defaults)  # type: ignore[arg-type]
@@ -40,6 +41,7 @@ def test_init_stores_params_only() -> None:
     assert model.get_params()["max_depth"] == 3
     assert model.get_params()["class_weighting"] is None
     assert model.get_params()["n_estimators"] == 400
+    assert model.get_params()["objective"] == "aft"
     assert not hasattr(model, "booster_")
     with pytest.raises(RuntimeError, match="not fitted"):
         model.predict_proba(pd.DataFrame({"a": [1.0]}))

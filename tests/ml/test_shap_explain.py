@@ -105,6 +105,7 @@ def test_global_importance(fitted: OutcomeModel, synth: Synth) -> None:
 def test_lookup_tables_equal_xgboost_treeshap(max_depth: int) -> None:
     data = make_synth(1500, seed=5)
     model = OutcomeModel(
+        objective="softprob",
         n_estimators=40,
         max_depth=max_depth,
         learning_rate=0.3,
