@@ -20,7 +20,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-BOOST_WEIGHTS = {3: 10.0, 4: 15.0, 5: 20.0}
+import numpy as np
+
+from ml.backtest import ml_boost as boost_points
 
 
 def _is(features: Mapping[str, float], name: str) -> bool:
@@ -49,5 +51,10 @@ def rule_score(features: Mapping[str, float]) -> int:
     return int(max(0.0, min(80.0, score)))
 
 
+def ml_boosts(probabilities: np.ndarray) -> np.ndarray:
+    """The ML boost of each row of class probabilities ``(n, 6)``, rounded to whole points."""
+    return np.rint(boost_points(probabilities)).astype(np.int64)
+
+
 def ml_boost(probabilities: Sequence[float]) -> int:
-    return round(sum(w * probabilities[k] for k, w in BOOST_WEIGHTS.items()))
+    return int(ml_boosts(np.asarray(probabilities, dtype=np.float64)[None, :])[0])

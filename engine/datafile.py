@@ -234,15 +234,43 @@ def _parse_column(
 
 
 def _features(table: _Table) -> pd.DataFrame:
-    data: dict[str, list[float]] = {}
+    data: dict[str, np.ndarray] = {}
     for name in FEATURE_NAMES:
         if name not in table.columns:
-            data[name] = [math.nan] * len(table)
+            data[name] = np.full(len(table), np.nan)
             continue
-        parse = _parse_bool if name in BOOLEAN_FEATURES else _parse_number
-        values = _parse_column(table, name, parse)
-        data[name] = [v for v in values if isinstance(v, float)]
+        boolean = name in BOOLEAN_FEATURES
+        values = _whole_column(table.columns[name], boolean=boolean)
+        if values is None:  # some cell is not plain: cell by cell, naming the first bad one
+            parse = _parse_bool if boolean else _parse_number
+            values = np.array(_parse_column(table, name, parse), dtype=np.float64)
+        data[name] = values
     return pd.DataFrame(data, columns=list(FEATURE_NAMES), dtype=float)
+
+
+# The common spellings, for the whole-column path; the rest go cell by cell.
+_BOOL_VALUES: Final[dict[object, float]] = {
+    **{v: 1.0 for t in _TRUE for v in (t, t.upper(), t.capitalize())},
+    **{v: 0.0 for f in _FALSE for v in (f, f.upper(), f.capitalize())},
+    True: 1.0,
+    False: 0.0,
+}
+
+
+def _whole_column(cells: list[object], *, boolean: bool) -> np.ndarray | None:
+    """A feature column parsed in one pass (~10x faster than cell by cell) when every cell is
+    empty or a plain finite number (a common spelling of a boolean for ``boolean``); None as soon
+    as one is not, and the caller parses cell by cell, which takes every accepted spelling and
+    names the first bad cell. Values are the same: Python's ``float`` of the same text."""
+    try:
+        if boolean:
+            values = [math.nan if c == "" else _BOOL_VALUES[c] for c in cells]
+        else:
+            values = [math.nan if c == "" else float(c) for c in cells]  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError):
+        return None
+    array = np.array(values, dtype=np.float64)
+    return None if np.isinf(array).any() else array
 
 
 def _ids(table: _Table) -> list[str] | None:

@@ -14,7 +14,6 @@ several such promotions in a row, with none of these in between, collapse to the
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
@@ -26,7 +25,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from engine.conviction import ml_boost
+import numpy as np
+import pandas as pd
+
+from engine.conviction import ml_boosts
 from engine.datafile import FeatureFile, load_dataset, load_features
 from engine.errors import DataFileError, ModelUnavailable, UserError
 from engine.labels import CLASSES
@@ -125,22 +127,15 @@ def predict_file(
     info, model = _load(registry, version)
     rows: FeatureFile = load_features(source)
     probs = model.predict_proba(rows.X)
-    header = ([] if rows.ids is None else ["id"]) + [
-        *PROBABILITY_COLUMNS,
-        "predicted_class",
-        "conviction_boost",
-    ]
+    table = pd.DataFrame(probs, columns=list(PROBABILITY_COLUMNS))
+    table["predicted_class"] = np.asarray(CLASSES)[probs.argmax(axis=1)]
+    table["conviction_boost"] = ml_boosts(probs)
+    if rows.ids is not None:
+        table.insert(0, "id", rows.ids)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=out.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(header)
-            for i, p in enumerate(probs):
-                writer.writerow(
-                    ([] if rows.ids is None else [rows.ids[i]])
-                    + [f"{float(v):.6f}" for v in p]
-                    + [CLASSES[int(p.argmax())], ml_boost([float(v) for v in p])]
-                )
+            table.to_csv(fh, index=False, float_format="%.6f", lineterminator="\r\n")
         os.replace(tmp, out)
     except OSError as exc:
         raise DataFileError(f"{out}: cannot write: {exc.strerror or exc}") from None

@@ -189,3 +189,26 @@ def test_load_features_keeps_file_order_and_needs_no_mcaps(tmp_path: Path) -> No
     assert rows.X["kol_count"][0] == 2.0 and math.isnan(rows.X["kol_count"][1])
     assert rows.X["narrative_match"][0] == 1.0 and math.isnan(rows.X["narrative_match"][1])
     assert load_features(write_csv(tmp_path / "g.csv", "kol_count\n1\n")).ids is None
+
+
+def test_whole_column_and_cell_by_cell_parsing_agree(tmp_path: Path) -> None:
+    # kol_count: plain numbers (one pass); holder_top10_pct: a spelling of missing the one-pass
+    # parser leaves to the cell-by-cell one ("NA"); bundle_detected: common and rarer spellings
+    body = (
+        "kol_count,holder_top10_pct,bundle_detected,narrative_match\n"
+        "3, 0.25,TRUE,1.0\n"
+        ",NA, No ,\n"
+        "1e1,12.5,yes,0\n"
+        "nan,,1,false\n"
+    )
+    rows = load_features(write_csv(tmp_path / "mixed.csv", body))
+    X = rows.X
+    assert X["kol_count"].tolist()[:3] == [3.0, pytest.approx(math.nan, nan_ok=True), 10.0]
+    assert math.isnan(X.loc[3, "kol_count"])
+    assert math.isnan(X.loc[1, "holder_top10_pct"]) and math.isnan(X.loc[3, "holder_top10_pct"])
+    assert X["holder_top10_pct"].tolist()[0] == 0.25 and X.loc[2, "holder_top10_pct"] == 12.5
+    assert X["bundle_detected"].tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert X["narrative_match"].tolist()[0] == 1.0 and X.loc[2, "narrative_match"] == 0.0
+    assert math.isnan(X.loc[1, "narrative_match"]) and X.loc[3, "narrative_match"] == 0.0
+    with pytest.raises(DataFileError, match="column kol_count, line 3: not a finite number"):
+        load_features(write_csv(tmp_path / "inf.csv", "kol_count\n1\ninf\n"))
