@@ -34,7 +34,7 @@ from discord import app_commands
 from bot import format as fmt
 from bot.commands import COMMANDS, Arg, Command, Reply, dispatch
 from bot.render import discord_markdown
-from engine.alerts import AlertView
+from engine.alerts import AlertView, OutcomeUnknown
 from engine.config import Settings
 from engine.service import MoonbotService
 
@@ -232,7 +232,10 @@ async def deliver_alerts(service: MoonbotService, resolve: Callable[[int], Targe
     are retried with backoff by the engine."""
 
     async def send(view: AlertView) -> None:
-        await send_alert(resolve(int(view.channel.removeprefix(CHANNEL))), view)
+        try:
+            await send_alert(resolve(int(view.channel.removeprefix(CHANNEL))), view)
+        except TimeoutError as exc:  # asyncio's and aiohttp's timeouts
+            raise OutcomeUnknown(f"Discord did not answer in time: {exc}") from exc
 
     return (await service.deliver_alerts(CHANNEL, send)).sent
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot import format as fmt
 from bot.commands import COMMANDS, Reply, dispatch
 from bot.render import telegram_html
-from engine.alerts import AlertView
+from engine.alerts import AlertView, OutcomeUnknown
 from engine.config import Settings
 from engine.service import MoonbotService
 
@@ -187,12 +187,15 @@ async def deliver_alerts(service: MoonbotService, bot: Bot) -> int:
     Delivery is at least once. The Bot API takes no idempotency key (``random_id`` is not
     exposed to bots: tdlib/telegram-bot-api#126, #482), so an alert whose send was under way
     when the sender died (Telegram may have posted it, the database never heard) is sent again
-    after a restart, opening with ``fmt.MAY_REPEAT``. A send that timed out after Telegram
-    accepted it is retried as a failure, without that line.
+    after a restart, opening with ``fmt.MAY_REPEAT``; so is the retry of a send that timed out
+    (Telegram may have posted it before the answer was lost).
     """
 
     async def send(view: AlertView) -> None:
-        await send_alert(bot, int(view.channel.removeprefix(CHANNEL)), view)
+        try:
+            await send_alert(bot, int(view.channel.removeprefix(CHANNEL)), view)
+        except TimedOut as exc:
+            raise OutcomeUnknown(f"Telegram did not answer in time: {exc}") from exc
 
     return (await service.deliver_alerts(CHANNEL, send)).sent
 

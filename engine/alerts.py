@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "moonbot-alert-"
 
 
+class OutcomeUnknown(Exception):
+    """A face's send failed in a way that leaves open whether the platform posted the message
+    (a timeout waiting for its answer). The retry is flagged ``maybe_delivered``."""
+
+
 @dataclass(frozen=True, slots=True)
 class AlertView:
     """Everything an alert message shows."""
@@ -277,7 +282,8 @@ async def _record_failure(
         if alert is None:
             return False
         alert.attempts += 1
-        alert.attempt_started_at = None  # the outcome is known: this attempt failed
+        if not isinstance(exc, OutcomeUnknown):
+            alert.attempt_started_at = None  # the outcome is known: this attempt failed
         alert.last_error = f"{type(exc).__name__}: {exc}"[:300]
         if alert.attempts >= max_attempts:
             alert.status = "failed"

@@ -101,6 +101,27 @@ async def test_a_send_is_marked_in_flight_until_its_outcome_is_recorded(tmp_sett
         await svc.close()
 
 
+async def test_a_send_whose_outcome_is_unknown_is_retried_flagged(tmp_settings) -> None:  # type: ignore[no-untyped-def]
+    svc = await MoonbotService.open(tmp_settings, world())
+    try:
+        await svc.cycle(at(73 * 60))
+        await _queue(svc, ["telegram:1"])
+
+        async def timed_out(view: outbox.AlertView) -> None:
+            raise outbox.OutcomeUnknown("no answer in time")
+
+        now = at(0)
+        assert await outbox.deliver(svc.db, "telegram:", timed_out, now=now) == outbox.Delivery(
+            0, 1, 0
+        )
+        row = await _alert(svc, "telegram:1")
+        assert (row.status, row.attempts, row.attempt_started_at) == ("pending", 1, now)
+        (retry,) = await svc.pending_alerts("telegram:")
+        assert retry.maybe_delivered
+    finally:
+        await svc.close()
+
+
 async def test_a_send_cut_off_midway_is_sent_again_flagged_maybe_delivered(tmp_settings) -> None:  # type: ignore[no-untyped-def]
     svc = await MoonbotService.open(tmp_settings, world())
     try:
