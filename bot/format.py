@@ -126,7 +126,10 @@ def kol(profile: KolProfile) -> str:
 
 
 def insights(r: InsightsReport) -> str:
-    lines = [f"Insights from {r.n_signals} labeled signals · model {r.model_version or 'none'}"]
+    source = f"from the weekly report of {r.week}" if r.week else "computed now"
+    lines = [
+        f"Insights from {r.n_signals} labeled signals · model {r.model_version or 'none'} · {source}"
+    ]
     lines.append("Outcomes (share, 95% interval):")
     for c in r.class_rates:
         lines.append(

@@ -3,13 +3,15 @@
 ``write_report`` renders, from the labeled signals and the champion model, into
 ``<reports>/<ISO week>/``: feature importance, the SHAP summary (what pushes a signal toward 10x+),
 winning and losing patterns with their intervals, a calibration diagram of P(10x+) on the latest
-signals, and the KOL leaderboard of 30-day 3x+ forecasts. The text summary is the faces' job
-(``moonbot report`` writes it next to the charts).
+signals, and the KOL leaderboard of 30-day 3x+ forecasts; and the insights themselves
+(``insights.json``, what ``/insights`` answers from while the data and the model are the same).
+The text summary is the faces' job (``moonbot report`` writes it next to the charts, with the
+formatter ``/insights`` uses).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from engine.insights import InsightsReport, build_insights
+from engine.insights import InsightsReport, LabeledData, build_insights, save_insights
 from engine.training import Dataset
 from ml.charts import figure_to_png
 from ml.charts_eval import calibration_figure
@@ -52,7 +54,8 @@ def write_report(
 ) -> WeeklyReport:
     week = week_of(now)
     directory = reports_dir / week
-    insights = build_insights(ds, model, model_version, directory)
+    insights = replace(build_insights(ds, model, model_version, directory), week=week)
+    save_insights(insights, LabeledData.of(ds), directory)
     charts: dict[str, Path] = {}
     if insights.chart_path is not None:
         charts["feature_importance"] = insights.chart_path

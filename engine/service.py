@@ -26,7 +26,7 @@ from engine.config import Settings
 from engine.errors import ModelUnavailable, UnknownKol, UnknownToken, UserError
 from engine.features import compute_features
 from engine.featurestore import load_inputs
-from engine.insights import InsightsReport, build_insights
+from engine.insights import InsightsReport, LabeledData, build_insights, latest_insights
 from engine.kolforecast import kol_forecasts, leaderboard
 from engine.kolstats import KolStats, compute_stats
 from engine.labeling import label_due
@@ -314,7 +314,14 @@ class MoonbotService:
         return ds
 
     async def insights(self) -> InsightsReport:
+        """The latest weekly report's insights while no signal has been labeled and no model
+        promoted since it was written; else computed now."""
         ds = await self._labeled("insights")
+        stored = await asyncio.to_thread(
+            latest_insights, self.settings.reports_dir, LabeledData.of(ds), self.scorer.version
+        )
+        if stored is not None:
+            return stored
         return await asyncio.to_thread(
             build_insights, ds, self.scorer.model, self.scorer.version, self.settings.reports_dir
         )

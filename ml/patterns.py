@@ -7,7 +7,8 @@ how many of them reached >= 2x and >= 10x, the Wilson 95% interval of each rate,
 the base rate. Thresholds are the rows' own quantiles. Nothing here is written by hand.
 
 ``mine_single`` / ``winning`` / ``losing`` are the one-condition miner; ``ml.rules.mine_patterns``
-finds conjunctions with a beam search, significance checks and near-duplicate removal.
+finds conjunctions (every pair, triples by a beam), tests each, and drops near-duplicates and
+proxies.
 """
 
 from __future__ import annotations

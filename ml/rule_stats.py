@@ -4,16 +4,21 @@ at once, so these take and return numpy arrays.
 - ``wilson_bounds``: ``ml.metrics.wilson_interval`` over arrays.
 - ``two_proportion_z``: is a pattern's success rate different from the rest of a bigger row set?
 - ``interaction_z``: do two conditions work together, beyond their separate effects?
+- ``fit_logistic`` / ``score_z``: does a pattern still tell something once a logistic model
+  holds other features fixed (e.g. the elite-KOL count)? Tells a real effect from a proxy.
 - ``feature_families``: which features are proxies of one another (strongly rank-correlated).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Final
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from scipy.stats import rankdata
 
 from ml.patterns import feature_values
@@ -92,6 +97,72 @@ def interaction_z(
         log_or = log_or + sign * (np.log(success) - np.log(failure))
         variance = variance + 1.0 / success + 1.0 / failure
     return np.asarray(log_or / np.sqrt(variance))
+
+
+@dataclass(frozen=True, slots=True)
+class LogisticFit:
+    """A logistic model of success whose covariates take few distinct values (``cells``):
+    the fitted probability per cell and what its score tests (``score_z``) need."""
+
+    design: np.ndarray  # cells x columns
+    cell: np.ndarray  # cell id per row
+    hit: np.ndarray  # success per row
+    p: np.ndarray  # fitted P(success) per cell
+    information: np.ndarray  # Cholesky factor of design' W design (+ the ridge)
+
+
+def fit_logistic(
+    design: np.ndarray,
+    cell: np.ndarray,
+    hit: np.ndarray,
+    *,
+    ridge: float = 1e-6,
+    max_iter: int = 30,
+) -> LogisticFit:
+    """Maximum likelihood (Newton steps) of P(success of row r) = expit(design[cell[r]] @ beta).
+
+    ``design`` has one row per cell; rows of one cell share their covariates, so the fit works
+    on cell counts. A tiny ridge (``ridge`` x rows on the diagonal) keeps it finite where a
+    column separates the outcomes (a cell where every row failed): its probability then goes
+    to 0 or 1, which is what the score test wants.
+    """
+    Z = np.asarray(design, dtype=np.float64)
+    n = np.bincount(cell, minlength=len(Z)).astype(np.float64)
+    h = np.bincount(cell, weights=hit, minlength=len(Z))
+    penalty = ridge * float(n.sum()) * np.eye(Z.shape[1])
+    beta = np.zeros(Z.shape[1])
+    for _ in range(max_iter):
+        p = expit(Z @ beta)
+        step = np.linalg.solve(
+            (Z.T * (n * p * (1 - p))) @ Z + penalty, Z.T @ (h - n * p) - penalty @ beta
+        )
+        beta = beta + step
+        if float(np.abs(step).max()) < 1e-6:
+            break
+    p = expit(Z @ beta)
+    information = np.linalg.cholesky((Z.T * (n * p * (1 - p))) @ Z + penalty)
+    return LogisticFit(Z, cell, np.asarray(hit, dtype=bool), p, information)
+
+
+def score_z(fit: LogisticFit, member: np.ndarray) -> float:
+    """Rao score z of adding the yes/no column ``member`` (one value per row) to the model.
+
+    ``U = sum over members of (success - p)``; its variance is ``sum over members of p (1 - p)``
+    less the part the design already explains, ``a' I^-1 a`` with ``a = design' W member``.
+    Positive: the members do better than the model says. 0 when the design already holds
+    ``member`` (all but a thousandth of its variance: nothing left to test). With one dummy
+    per stratum as the design this is the Cochran-Mantel-Haenszel z (without continuity
+    correction, each stratum's variance taken as binomial).
+    """
+    member = np.asarray(member, dtype=bool)
+    m = np.bincount(fit.cell[member], minlength=len(fit.p)).astype(np.float64)
+    wm = m * fit.p * (1 - fit.p)
+    total = float(wm.sum())
+    a = np.linalg.solve(fit.information, fit.design.T @ wm)
+    variance = total - float(a @ a)
+    if variance <= 1e-3 * total:  # the design holds it, up to the ridge
+        return 0.0
+    return (float(np.count_nonzero(member & fit.hit)) - float(m @ fit.p)) / math.sqrt(variance)
 
 
 def feature_families(
