@@ -81,7 +81,7 @@ Objective = Literal["aft", "softprob"]
 # AFT: loss scales tried (the one with the best validation log-loss is kept), and the class
 # boundaries on the log scale with their open ends.
 AFT_SCALES: tuple[float, ...] = (0.8, 1.0, 1.25)
-_LOG_EDGES = np.log(np.array([1e-300, *BOUNDARIES, np.inf]))
+_LOG_EDGES = np.array([-np.inf, *np.log(BOUNDARIES), np.inf])
 # Each class's interval of multiples: [lower[k], upper[k]) (0 and inf are the open ends).
 _CLASS_LOWER = np.array([0.0, *BOUNDARIES])
 _CLASS_UPPER = np.array([*BOUNDARIES, np.inf])
