@@ -16,8 +16,7 @@ import time
 
 import numpy as np
 
-from engine.dataset import world_dataset
-from engine.sim import SimConfig, generate
+from engine.dataset import simulated_signals
 from engine.training import Dataset
 from ml.metrics import evaluate_probs
 from ml.outcome import OutcomeModel
@@ -83,17 +82,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     total = args.train + args.test
-    per_day = 100
     started = time.perf_counter()
-    world = generate(
-        SimConfig(
-            seed=args.seed,
-            n_days=-(-total // per_day),
-            tokens_per_day=per_day,
-            snapshot_detail="lean",
-        )
-    )
-    ds = world_dataset(world)
+    ds = simulated_signals(total, args.seed)
     print(
         f"{len(ds.data)} signals generated and featurized in {time.perf_counter() - started:.1f} s"
     )

@@ -26,15 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.dataset import world_dataset
+from engine.dataset import simulated_signals
 from engine.features import FEATURE_NAMES
 from engine.modelops import predict_file
 from engine.scoring import KIND, Scorer
-from engine.sim import SimConfig, generate
 from ml.outcome import OutcomeModel
 from ml.registry import Registry
-
-PER_DAY = 100
 
 
 def main() -> None:
@@ -46,15 +43,7 @@ def main() -> None:
     total = args.train + args.train // 10
 
     started = time.perf_counter()
-    world = generate(
-        SimConfig(
-            seed=args.seed,
-            n_days=-(-total // PER_DAY),
-            tokens_per_day=PER_DAY,
-            snapshot_detail="lean",
-        )
-    )
-    ds = world_dataset(world).data
+    ds = simulated_signals(total, args.seed).data
     print(f"{len(ds)} signals generated and featurized in {time.perf_counter() - started:.1f} s")
     train = ds.rows(slice(0, args.train))
 

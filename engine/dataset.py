@@ -27,7 +27,7 @@ from engine.features import (
 )
 from engine.kolstats import WinRateIndex
 from engine.narratives import match_narratives
-from engine.sim import SimWorld
+from engine.sim import SimConfig, SimWorld, generate
 from engine.training import Dataset
 
 
@@ -94,3 +94,12 @@ def world_dataset(
 
 
 __all__ = ["OracleDataset", "world_dataset"]
+
+
+def simulated_signals(n_signals: int, seed: int, per_day: int = 100) -> OracleDataset:
+    """At least ``n_signals`` signals of a fresh simulated market (lean snapshots), for the
+    benchmarks: ``per_day`` launches a day, as many days as that takes."""
+    config = SimConfig(
+        seed=seed, n_days=-(-n_signals // per_day), tokens_per_day=per_day, snapshot_detail="lean"
+    )
+    return world_dataset(generate(config))
