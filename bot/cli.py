@@ -95,12 +95,10 @@ def chat() -> None:
 @app.command()
 def report() -> None:
     """Write this week's report (text and charts) to data/reports/<week>/."""
-    from bot import format as fmt
+    from bot.commands import write_weekly_report
 
     async def write(service):  # type: ignore[no-untyped-def]
-        weekly = await service.report()
-        text = fmt.insights(weekly.insights)
-        (weekly.directory / "report.txt").write_text(text + "\n", encoding="utf-8")
+        weekly, text = await write_weekly_report(service)
         console.print(text, markup=False)
         console.print(f"Report {weekly.week}: {weekly.directory.resolve()}", markup=False)
         for name, path in weekly.charts.items():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot import format as fmt
 from engine.errors import SourceError, UserError
+from engine.report import WeeklyReport
 from engine.service import MoonbotService
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,18 @@ log = logging.getLogger(__name__)
 class Reply:
     text: str
     image: Path | None = None
+
+
+REPORT_TEXT = "report.txt"
+
+
+async def write_weekly_report(service: MoonbotService) -> tuple[WeeklyReport, str]:
+    """This week's report (charts, ``insights.json``) and its text: written next to the charts
+    as ``report.txt``, in the words ``/insights`` uses, and returned for printing or posting."""
+    weekly = await service.report()
+    text = fmt.insights(weekly.insights)
+    (weekly.directory / REPORT_TEXT).write_text(text + "\n", encoding="utf-8")
+    return weekly, text
 
 
 @dataclass(frozen=True, slots=True)

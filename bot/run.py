@@ -19,8 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from rich.console import Console
 
 from bot import console as console_face
-from bot import format as fmt
-from bot.commands import Reply
+from bot.commands import Reply, write_weekly_report
 from bot.jobs import Jobs
 from engine.config import Settings
 from engine.service import MoonbotService
@@ -115,9 +114,7 @@ def schedule(jobs: Jobs, service: MoonbotService, settings: Settings, faces: lis
         return (await service.retrain()).reason
 
     async def report() -> str:
-        weekly = await service.report()
-        text = fmt.insights(weekly.insights)
-        (weekly.directory / "report.txt").write_text(text + "\n", encoding="utf-8")
+        weekly, text = await write_weekly_report(service)
         reply = Reply(text, weekly.charts.get("feature_importance"))
         for face in faces:
             await face.post(reply)
