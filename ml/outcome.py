@@ -388,12 +388,11 @@ class OutcomeModel(Params):
             booster, best_iteration, evals_result = self._boost(params, dtrain, None)
             return booster, best_iteration, None, evals_result, np.ones(N_CLASSES), scale
         dvalid = _aft_matrix(valid, names, self.n_jobs)
-        x_valid = xgb.DMatrix(valid.x, missing=np.nan, feature_names=names, nthread=self.n_jobs)
         best: _Fitted | None = None
         for loss_scale in AFT_SCALES:
             params = {**self._xgb_params(), "aft_loss_distribution_scale": loss_scale}
             booster, best_iteration, evals_result = self._boost(params, dtrain, dvalid)
-            mu = booster.predict(x_valid, output_margin=True).astype(np.float64)
+            mu = booster.predict(dvalid, output_margin=True).astype(np.float64)
             fit = minimize_scalar(
                 lambda s, mu=mu: log_loss(aft_class_probs(mu, s), valid.y),
                 bounds=(0.2, 5.0),
