@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import SecretStr
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.bot.fake_telegram
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # the repo root: tests.bot.fake_telegram
 
 from bot.telegram_face import start_telegram, stop_telegram  # noqa: E402
 from engine.config import Settings  # noqa: E402
@@ -57,7 +59,9 @@ async def main(n: int) -> None:
             await service.cycle(config.start + timedelta(days=day))
         await service.retrain()
         mints = [m for m, *_ in await service.recent_signals(20)]
-        app = await start_telegram(service, settings, base_url=api.base_url, base_file_url=api.base_file_url)
+        app = await start_telegram(
+            service, settings, base_url=api.base_url, base_file_url=api.base_file_url
+        )
         try:
             await _round_trips(api, mints, 20)  # warm-up
             idle = await _round_trips(api, mints, n)

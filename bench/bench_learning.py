@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ml.binary import evaluate  # noqa: E402
-from ml.kolhistory import weekly_cutoffs  # noqa: E402
-from ml.kolpred import KolPredictor  # noqa: E402
+from ml.kol.history import weekly_cutoffs  # noqa: E402
+from ml.kol.predictor import KolPredictor  # noqa: E402
 from ml.threex import ThreeXNet  # noqa: E402
 
 

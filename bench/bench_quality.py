@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from engine.dataset import simulated_signals
-from engine.training import Dataset
+from engine.learning.training import Dataset
+from engine.sim.dataset import simulated_signals
 from ml.metrics import evaluate_probs
 from ml.outcome import OutcomeModel
 from ml.threex import ThreeXNet, evaluate, threex_labels

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.dataset import simulated_signals
-from engine.features import FEATURE_NAMES
-from engine.modelops import predict_file
-from engine.scoring import KIND, Scorer
+from engine.learning.modelops import predict_file
+from engine.signals.features import FEATURE_NAMES
+from engine.signals.scoring import KIND, Scorer
+from engine.sim.dataset import simulated_signals
 from ml.outcome import OutcomeModel
 from ml.registry import Registry
 
@@ -76,9 +76,7 @@ def main() -> None:
         t0 = time.perf_counter()
         predict_file(registry, data, Path(tmp) / "scores.csv")
         seconds = time.perf_counter() - t0
-        print(
-            f"moonbot predict (CSV in, CSV out), {len(ds)} rows: {len(ds) / seconds:,.0f} rows/s"
-        )
+        print(f"moonbot predict (CSV in, CSV out), {len(ds)} rows: {len(ds) / seconds:,.0f} rows/s")
 
         scorer = Scorer(registry)
         scorer.reload()

@@ -31,14 +31,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine import kols  # noqa: E402
-from engine.dexscreener import DexScreener  # noqa: E402
-from engine.solana import load_transactions, parse_payload_bytes, parse_transaction  # noqa: E402
-from engine.solana.rpc import SolanaRpc  # noqa: E402
-from engine.solana.source import RpcSource  # noqa: E402
+from engine.sources.dexscreener import DexScreener  # noqa: E402
+from engine.sources.solana import load_transactions, parse_payload_bytes, parse_transaction  # noqa: E402
+from engine.sources.solana.rpc import SolanaRpc  # noqa: E402
+from engine.sources.solana.source import RpcSource  # noqa: E402
 from engine.storage import Database, Kol  # noqa: E402
 from engine.storage.db import insert_ignore  # noqa: E402
-from engine.tracker import Tracker  # noqa: E402
+from engine.tracking import kols  # noqa: E402
+from engine.tracking.tracker import Tracker  # noqa: E402
 from tests.fakes.fake_http import FakeServer  # noqa: E402
 from tests.fakes.solana_node import TX_DIR, FakeSolanaNode  # noqa: E402
 

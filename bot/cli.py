@@ -158,9 +158,9 @@ def parse_tx(
     import dataclasses
     import json
 
-    from engine.address import validate_address
     from engine.errors import MoonbotError
-    from engine.solana import load_transactions, parse_transaction
+    from engine.sources.address import validate_address
+    from engine.sources.solana import load_transactions, parse_transaction
 
     try:
         who = validate_address(wallet, "wallet") if wallet else None

@@ -19,14 +19,14 @@ from engine.config import Settings
 from engine.errors import UserError
 
 if TYPE_CHECKING:
-    from engine.modelops import (
+    from engine.learning.modelops import (
         Evaluation,
         FileTrainReport,
         ModelInfo,
         PredictionFile,
         PruneReport,
     )
-    from engine.training import TrainReport
+    from engine.learning.training import TrainReport
 
 T = TypeVar("T")
 METRICS: tuple[str, ...] = ("log_loss", "accuracy", "auc_2x", "auc_10x", "n")
@@ -132,7 +132,7 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
         if not infos:
             say("no saved models: train one with `moonbot train`")
             return
-        from engine.modelops import metric_text, schema_ok
+        from engine.learning.modelops import metric_text, schema_ok
 
         say(f"  {'version':<36} {'trained (UTC)':<19} {'rows':>6} {'log_loss':>9} {'auc_10x':>8}")
         for info in infos:
@@ -171,7 +171,7 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
 
 
 def _data_path(path: Path) -> Path:
-    from engine.datafile import check_data_path
+    from engine.learning.datafile import check_data_path
 
     try:
         check_data_path(path)
@@ -195,7 +195,7 @@ def _show_train(report: TrainReport, *, n_rows: int | None, warnings: Sequence[s
 
 
 def _table(lines: Sequence[tuple[str, dict[str, float]]]) -> None:
-    from engine.modelops import metric_text
+    from engine.learning.modelops import metric_text
 
     width = max(len(name) for name, _ in lines)
     say(" ".join([" " * width, *(f"{m:>9}" for m in METRICS)]))

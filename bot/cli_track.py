@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 import typer
 
 from bot.clirun import fail, open_moonbot, run_with, say
-from engine.address import validate_address
 from engine.config import Settings
 from engine.errors import UserError
+from engine.sources.address import validate_address
 
 if TYPE_CHECKING:
-    from engine.kols import BackfillReport, TrackChange, TrackedKol
+    from engine.tracking.kols import BackfillReport, TrackChange, TrackedKol
 
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
         tier: Annotated[str, typer.Option(help="elite, top or regular")] = "regular",
     ) -> None:
         """Track a wallet (or change the name and tier of a tracked one)."""
-        from engine.kols import check_name, check_tier
+        from engine.tracking.kols import check_name, check_tier
 
         wallet = _checked(address)
         _guard(lambda: (check_tier(tier), check_name(name, wallet)))
@@ -92,7 +92,7 @@ def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
         days: Annotated[int, typer.Option(help="how many days back")] = 7,
     ) -> None:
         """Fetch a tracked wallet's swaps of the last N days from the chain."""
-        from engine.kols import check_days
+        from engine.tracking.kols import check_days
 
         wallet = _checked(address)
         _guard(lambda: check_days(days))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot import format as fmt
 from engine.errors import SourceError, UserError
-from engine.report import WeeklyReport
+from engine.learning.report import WeeklyReport
 from engine.service import MoonbotService
 
 log = logging.getLogger(__name__)

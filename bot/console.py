@@ -8,8 +8,8 @@ from rich.text import Text
 
 from bot import format as fmt
 from bot.commands import Reply, dispatch
-from engine.alerts import AlertView
 from engine.service import MoonbotService
+from engine.signals.outbox import AlertView
 
 
 def show(console: Console, reply: Reply, title: str | None = None) -> None:

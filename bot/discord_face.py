@@ -34,9 +34,9 @@ from discord import app_commands
 from bot import format as fmt
 from bot.commands import COMMANDS, Arg, Command, Reply, dispatch
 from bot.render import discord_markdown
-from engine.alerts import AlertView, OutcomeUnknown
 from engine.config import Settings
 from engine.service import MoonbotService
+from engine.signals.outbox import AlertView, OutcomeUnknown
 
 log = logging.getLogger(__name__)
 

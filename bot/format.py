@@ -12,12 +12,12 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
-from engine.alerts import AlertView
-from engine.insights import InsightsReport
-from engine.kols import TrackedKol
-from engine.labels import CLASS_SHORT, CLASSES
-from engine.scoring import usd
-from engine.training import TrainReport
+from engine.learning.insights import InsightsReport
+from engine.learning.labels import CLASS_SHORT, CLASSES
+from engine.learning.training import TrainReport
+from engine.signals.outbox import AlertView
+from engine.signals.scoring import usd
+from engine.tracking.kols import TrackedKol
 from engine.views import KolProfile, Prediction, StatusReport
 
 MAX_NAME = 40

@@ -29,9 +29,9 @@ from telegram.ext import (
 from bot import format as fmt
 from bot.commands import COMMANDS, Reply, dispatch
 from bot.render import telegram_html
-from engine.alerts import AlertView, OutcomeUnknown
 from engine.config import Settings
 from engine.service import MoonbotService
+from engine.signals.outbox import AlertView, OutcomeUnknown
 
 log = logging.getLogger(__name__)
 

@@ -16,24 +16,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlmodel import col, func, select
 
-from engine import alerts as outbox
-from engine import kols, modelops
-from engine.address import validate_address
-from engine.alerts import AlertView
-from engine.analyzer import all_closed_positions, all_stats, positions_of, refresh_positions
-from engine.backtesting import Backtest, run_backtest
 from engine.config import Settings
 from engine.errors import ModelUnavailable, UnknownKol, UnknownToken, UserError
-from engine.features import compute_features
-from engine.featurestore import load_inputs
-from engine.insights import InsightsReport, LabeledData, build_insights, latest_insights
-from engine.kolforecast import kol_forecasts, leaderboard
-from engine.kolstats import KolStats, compute_stats
-from engine.labeling import label_due
+from engine.learning import modelops
+from engine.learning.backtest import Backtest, run_backtest
+from engine.learning.insights import InsightsReport, LabeledData, build_insights, latest_insights
+from engine.learning.labels import label_due
+from engine.learning.report import WeeklyReport, week_of, write_report
+from engine.learning.training import (
+    Dataset,
+    TrainReport,
+    labeled_dataset,
+    time_split,
+    train_and_compare,
+)
 from engine.records import MarketSource
-from engine.report import WeeklyReport, week_of, write_report
-from engine.scoring import Scorer
-from engine.signals import process_buys, unsignaled_buys
+from engine.signals import outbox
+from engine.signals.features import compute_features
+from engine.signals.inputs import load_inputs
+from engine.signals.opening import process_buys, unsignaled_buys
+from engine.signals.outbox import AlertView
+from engine.signals.scoring import Scorer
+from engine.sources.address import validate_address
 from engine.storage import (
     Alert,
     AppState,
@@ -46,8 +50,16 @@ from engine.storage import (
     Token,
     Trade,
 )
-from engine.tracker import Tracker, last_poll
-from engine.training import Dataset, TrainReport, labeled_dataset, time_split, train_and_compare
+from engine.tracking import kols
+from engine.tracking.kolforecast import kol_forecasts, leaderboard
+from engine.tracking.kolstats import KolStats, compute_stats
+from engine.tracking.positionstore import (
+    all_closed_positions,
+    all_stats,
+    positions_of,
+    refresh_positions,
+)
+from engine.tracking.tracker import Tracker, last_poll
 from engine.views import (
     CycleReport,
     JobStatus,
@@ -78,7 +90,7 @@ def sim_config(settings: Settings) -> SimConfig:
 
 def make_source(settings: Settings, db: Database) -> MarketSource:
     if settings.source == "rpc":
-        from engine.solana.source import RpcSource
+        from engine.sources.solana.source import RpcSource
 
         return RpcSource.from_settings(settings, tracked=partial(kols.tracked_cursors, db))
     if settings.source == "sim":

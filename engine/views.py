@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.kolstats import KolStats
-from engine.positions import PositionState
-from engine.scoring import Score
-from engine.signals import SignalEvent
+from engine.signals.opening import SignalEvent
+from engine.signals.scoring import Score
+from engine.tracking.kolstats import KolStats
+from engine.tracking.positions import PositionState
 
 
 @dataclass(frozen=True, slots=True)

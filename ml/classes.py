@@ -1,6 +1,6 @@
 """Outcome classes, as the learning code sees them.
 
-The one class table: ``engine.labels`` re-exports it and adds the labelling rule.
+The one class table: ``engine.learning.labels`` re-exports it and adds the labelling rule.
 Class ``k`` covers max multiples (max_mcap / entry_mcap) in ``[BOUNDARIES[k-1], BOUNDARIES[k])``.
 """
 

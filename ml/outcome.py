@@ -583,7 +583,6 @@ def _aft_matrix(split: _Split, names: list[str], nthread: int) -> xgb.DMatrix:
     return dmat
 
 
-
 def _single_thread_copy(booster: xgb.Booster) -> xgb.Booster:
     copy = booster.copy()
     copy.set_param({"nthread": 1})

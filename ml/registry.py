@@ -51,8 +51,7 @@ class SchemaMismatch(RegistryError):
 class SavableModel(Protocol):
     feature_names_: list[str]
 
-    def save(self, directory: str | os.PathLike[str], *, metadata: Mapping[str, Any]) -> Path:
-        ...
+    def save(self, directory: str | os.PathLike[str], *, metadata: Mapping[str, Any]) -> Path: ...
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from engine.records import (
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-# Valid 32-byte base58 addresses (system-style keys, checked with engine.address).
+# Valid 32-byte base58 addresses (system-style keys, checked with engine.sources.address).
 WALLET_A = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU"
 WALLET_B = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
 WALLET_C = "5Q544fKrFoe6tsEbD7S8EmxGTJYAKtTVhAW5Q5pge4j1"

@@ -12,7 +12,7 @@ records (every random draw comes from string-seeded ``random.Random`` streams, o
 The outcome rule
 ----------------
 Every token gets one signal: the first KOL buy, a "wave" of 1-4 KOLs in one block at time t.
-With x the signal-time feature values (``engine.features`` computes each of them exactly from
+With x the signal-time feature values (``engine.signals.features`` computes each of them exactly from
 the records, see ``oracle.F_INPUTS``)
 
     log(max multiple) = f(x) + e,     e ~ Normal(0, sigma^2),  sigma = SimConfig.noise_sigma = 1.05
@@ -33,7 +33,7 @@ multiple is exp(y) (y = f + e), except below 1x, where it is squeezed into (0.5,
 
     P(class k | x) = Phi((ln b_k - f) / sigma) - Phi((ln b_(k-1) - f) / sigma)
 
-with b = 1.5, 5, 10, 50, 100 (engine.labels) and b_0 = 0, b_6 = infinity. The snapshots make the
+with b = 1.5, 5, 10, 50, 100 (engine.learning.labels) and b_0 = 0, b_6 = infinity. The snapshots make the
 engine's label rule (max mcap over (t, t+72h] / mcap of the latest snapshot at or before t) give
 exactly that multiple: the peak is a snapshot tick and every other tick after t is lower.
 

@@ -40,10 +40,14 @@ class SimConfig:
             raise ValueError("SimConfig needs at least one day and one token per day")
         if self.n_kols < 4:
             raise ValueError("SimConfig needs at least 4 KOLs (a wave has up to 4)")
-        if not (0 <= self.elite_share and 0 <= self.top_share and self.elite_share + self.top_share <= 1):
+        if not (
+            0 <= self.elite_share and 0 <= self.top_share and self.elite_share + self.top_share <= 1
+        ):
             raise ValueError("elite_share and top_share must be >= 0 and sum to at most 1")
         if self.snapshot_detail not in ("full", "lean"):
-            raise ValueError(f"snapshot_detail must be 'full' or 'lean', got {self.snapshot_detail!r}")
+            raise ValueError(
+                f"snapshot_detail must be 'full' or 'lean', got {self.snapshot_detail!r}"
+            )
         if not self.noise_sigma > 0:
             raise ValueError("noise_sigma must be positive")
 

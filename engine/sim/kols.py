@@ -113,7 +113,9 @@ class Leg:
 
 
 def buy_size(rng: random.Random, kol: SimKol) -> float:
-    return round(rand.clip(kol.buy_sol * math.exp(rng.gauss(0.0, 0.35)), MIN_BUY_SOL, MAX_BUY_SOL), 3)
+    return round(
+        rand.clip(kol.buy_sol * math.exp(rng.gauss(0.0, 0.35)), MIN_BUY_SOL, MAX_BUY_SOL), 3
+    )
 
 
 def plan_position(

@@ -68,7 +68,9 @@ def _integrate(s: FloatArray, rates_per_h: FloatArray, start: FloatArray) -> Flo
     return np.concatenate((start[:, None], start[:, None] + np.cumsum(steps, axis=1)), axis=1)
 
 
-def _flows(p: MarketParams, s: FloatArray, mcap: FloatArray, boost: FloatArray, buy_share: FloatArray) -> FloatArray:
+def _flows(
+    p: MarketParams, s: FloatArray, mcap: FloatArray, boost: FloatArray, buy_share: FloatArray
+) -> FloatArray:
     """Rows: USD volume, buys and sells per hour at the grid points."""
     age_h = (s + p.age_s) / HOUR_S
     volume = p.turnover * mcap * (0.3 + 2.5 * np.exp(-age_h / 3.0)) * boost
@@ -198,7 +200,29 @@ def snapshots(
         strict=True,
     )  # fmt: skip
     out: list[SnapshotRecord] = []
-    for (sec, m, liq, v5, v1, v6, v24, c5, c1, c24, med, b1, b24, s1, s24, h, t1, t3, t10, g, dev) in columns:
+    for (
+        sec,
+        m,
+        liq,
+        v5,
+        v1,
+        v6,
+        v24,
+        c5,
+        c1,
+        c24,
+        med,
+        b1,
+        b24,
+        s1,
+        s24,
+        h,
+        t1,
+        t3,
+        t10,
+        g,
+        dev,
+    ) in columns:
         out.append(
             SnapshotRecord(
                 mint=p.mint,

@@ -1,7 +1,7 @@
 """Made-up KOL handles and memecoin names.
 
 About ``NARRATIVE_SHARE`` of token names carry a narrative keyword taken from
-``engine.narratives`` (so they stay in sync with the matcher); the rest are built from neutral
+``engine.signals.narratives`` (so they stay in sync with the matcher); the rest are built from neutral
 words that match no narrative.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Final
 
-from engine.narratives import NARRATIVES
+from engine.signals.narratives import NARRATIVES
 
 NARRATIVE_SHARE: Final[float] = 0.4
 
@@ -19,22 +19,113 @@ _KEYWORDS: Final[frozenset[str]] = frozenset(k for n in NARRATIVES for k in n.ke
 _NEUTRAL: Final[tuple[str, ...]] = tuple(
     w
     for w in (
-        "Based", "Giga", "Chad", "Wojak", "Lambo", "Degen", "Whale", "Banana", "Tendies", "Snek",
-        "Goat", "Bull", "Lucky", "Zen", "Honk", "Noot", "Wagmi", "Hodl", "Fren", "Pixel", "Turbo",
-        "Mochi", "Boba", "Taco", "Pizza", "Comfy", "Sad", "Happy", "Baby", "King", "Queen", "Lord",
-        "Sir", "Little", "Big", "Tiny", "Mega", "Ultra", "Hyper", "Golden", "Dark", "Magic",
-        "Cosmic", "Jelly", "Pickle", "Grumpy", "Sleepy", "Brrr", "Gigachad", "Hamster", "Otter",
-        "Penguin", "Duck", "Bonk", "Sigma", "Vibe", "Gremlin", "Blob", "Nugget", "Waffle",
+        "Based",
+        "Giga",
+        "Chad",
+        "Wojak",
+        "Lambo",
+        "Degen",
+        "Whale",
+        "Banana",
+        "Tendies",
+        "Snek",
+        "Goat",
+        "Bull",
+        "Lucky",
+        "Zen",
+        "Honk",
+        "Noot",
+        "Wagmi",
+        "Hodl",
+        "Fren",
+        "Pixel",
+        "Turbo",
+        "Mochi",
+        "Boba",
+        "Taco",
+        "Pizza",
+        "Comfy",
+        "Sad",
+        "Happy",
+        "Baby",
+        "King",
+        "Queen",
+        "Lord",
+        "Sir",
+        "Little",
+        "Big",
+        "Tiny",
+        "Mega",
+        "Ultra",
+        "Hyper",
+        "Golden",
+        "Dark",
+        "Magic",
+        "Cosmic",
+        "Jelly",
+        "Pickle",
+        "Grumpy",
+        "Sleepy",
+        "Brrr",
+        "Gigachad",
+        "Hamster",
+        "Otter",
+        "Penguin",
+        "Duck",
+        "Bonk",
+        "Sigma",
+        "Vibe",
+        "Gremlin",
+        "Blob",
+        "Nugget",
+        "Waffle",
     )
     if w.lower() not in _KEYWORDS
 )
 
 _HANDLE_HEADS: Final[tuple[str, ...]] = (
-    "Zan", "Kro", "Mav", "Lux", "Vex", "Nyx", "Oro", "Pax", "Rhy", "Tek", "Umb", "Vor", "Wyn",
-    "Xen", "Yor", "Quil", "Bram", "Cael", "Dru", "Fen", "Gro", "Hax", "Jin", "Kip", "Lor", "Mox",
+    "Zan",
+    "Kro",
+    "Mav",
+    "Lux",
+    "Vex",
+    "Nyx",
+    "Oro",
+    "Pax",
+    "Rhy",
+    "Tek",
+    "Umb",
+    "Vor",
+    "Wyn",
+    "Xen",
+    "Yor",
+    "Quil",
+    "Bram",
+    "Cael",
+    "Dru",
+    "Fen",
+    "Gro",
+    "Hax",
+    "Jin",
+    "Kip",
+    "Lor",
+    "Mox",
 )
 _HANDLE_TAILS: Final[tuple[str, ...]] = (
-    "o", "ie", "sy", "x", "em", "ak", "zy", "ard", "io", "on", "ito", "ux", "ek", "ra",
+    "o",
+    "ie",
+    "sy",
+    "x",
+    "em",
+    "ak",
+    "zy",
+    "ard",
+    "io",
+    "on",
+    "ito",
+    "ux",
+    "ek",
+    "ra",
 )
 _HANDLE_DECOR: Final[tuple[str, ...]] = ("", "", "", "_sol", "eth", "69", "420", "_", "xbt", "k")
 

@@ -3,7 +3,7 @@
     y = f(x) + e,   e ~ Normal(0, sigma^2)   (sigma = SimConfig.noise_sigma)
     max_multiple = multiple_from_log(y)
 
-``f`` reads only signal-time feature values that ``engine.features.compute_features`` reproduces
+``f`` reads only signal-time feature values that ``engine.signals.features.compute_features`` reproduces
 exactly from the simulator's records (the names in ``F_INPUTS``). ``multiple_from_log`` is exp(y),
 except that below 1x it is squeezed into (0.5, 1) and above 20 000x it is capped: both changes
 stay inside one class (rug, mega_moon), so the class of a signal is the class of exp(y) and
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from engine.labels import LOG_BOUNDARIES, N_CLASSES
+from engine.learning.labels import LOG_BOUNDARIES, N_CLASSES
 
 INTERCEPT: Final[float] = -0.1
 MAX_MULTIPLE: Final[float] = 20_000.0
@@ -71,7 +71,9 @@ def effect_values(x: Mapping[str, float]) -> dict[str, float]:
     low, high = VOLUME_RATIO_CLIP
     ratio = min(max(x["volume_to_mcap_ratio"], low), high)
     return {
-        "bundle_and_concentration": float(x["bundle_detected"] == 1.0 and top10 > CONCENTRATED_TOP10),
+        "bundle_and_concentration": float(
+            x["bundle_detected"] == 1.0 and top10 > CONCENTRATED_TOP10
+        ),
         "dev_sell": float(x["dev_sell_detected"] == 1.0),
         "narrative_and_kols": float(x["narrative_match"] == 1.0 and kol_count >= 2),
         "elite_kols": x["kol_elite_count"],
@@ -92,9 +94,7 @@ def token_quality(x: Mapping[str, float]) -> float:
     """f without the intercept and the KOL terms: what KOLs can judge before they buy (it drives
     their choices, see engine.sim.kols)."""
     values = effect_values(x)
-    return math.fsum(
-        e.coefficient * values[e.name] for e in EFFECTS if e.name not in KOL_EFFECTS
-    )
+    return math.fsum(e.coefficient * values[e.name] for e in EFFECTS if e.name not in KOL_EFFECTS)
 
 
 def _phi(z: float) -> float:

@@ -36,14 +36,18 @@ class PrePath:
 
     def log_mcap(self, s: FloatArray) -> FloatArray:
         x = np.minimum(np.maximum((s + self.age_s) / self.age_s, 0.0), 1.0)
-        return self.l_launch + (self.l_entry - self.l_launch) * x**self.b + self.amp * np.sin(
-            self.waves * math.pi * x
+        return (
+            self.l_launch
+            + (self.l_entry - self.l_launch) * x**self.b
+            + self.amp * np.sin(self.waves * math.pi * x)
         )
 
     def log_mcap_at(self, s: float) -> float:
         x = min(max((s + self.age_s) / self.age_s, 0.0), 1.0)
-        return self.l_launch + (self.l_entry - self.l_launch) * x**self.b + self.amp * math.sin(
-            self.waves * math.pi * x
+        return (
+            self.l_launch
+            + (self.l_entry - self.l_launch) * x**self.b
+            + self.amp * math.sin(self.waves * math.pi * x)
         )
 
 
@@ -94,7 +98,9 @@ class PricePath:
             return self.pre.log_mcap_at(s)
         if s <= p.peak_s:
             x = s / p.peak_s
-            return p.l_entry + p.l_mult * x**p.a - p.up_amp * abs(math.sin(p.up_waves * math.pi * x))
+            return (
+                p.l_entry + p.l_mult * x**p.a - p.up_amp * abs(math.sin(p.up_waves * math.pi * x))
+            )
         d = (s - p.peak_s) / 3600.0
         return (
             p.l_entry

@@ -27,10 +27,10 @@ from datetime import timedelta
 
 import numpy as np
 
-from engine.features import BUNDLE_THRESHOLD
-from engine.labels import label_for_multiple
-from engine.narratives import match_narratives
+from engine.learning.labels import label_for_multiple
 from engine.records import SnapshotRecord, TokenRecord, TradeRecord
+from engine.signals.features import BUNDLE_THRESHOLD
+from engine.signals.narratives import match_narratives
 from engine.sim import market, rand
 from engine.sim.config import SimConfig
 from engine.sim.context import ContextSeries, generate_context
@@ -110,7 +110,7 @@ def _post_path(rng: random.Random, l_entry: float, multiple: float, peak_s: int)
 def _signal_state(
     token: TokenRecord, snap: SnapshotRecord, dev_sold: bool, sentiment: float
 ) -> dict[str, float]:
-    """The non-KOL inputs of f, read from the records exactly as engine.features reads them."""
+    """The non-KOL inputs of f, read from the records exactly as engine.signals.features reads them."""
     assert (
         snap.top10_pct is not None and snap.volume_24h is not None and token.bundle_pct is not None
     )

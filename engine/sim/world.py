@@ -9,9 +9,9 @@ from datetime import datetime
 from functools import cached_property
 
 from engine.errors import UnknownToken
-from engine.features import FeatureInputs, PriorSignal
-from engine.narratives import match_narratives
 from engine.records import ContextRecord, KolRecord, SnapshotRecord, Tier, TokenRecord, TradeRecord
+from engine.signals.features import FeatureInputs, PriorSignal
+from engine.signals.narratives import match_narratives
 from engine.sim.config import SimConfig
 from engine.sim.kols import SimKol
 
@@ -57,12 +57,16 @@ class WorldIndex:
             w: [t.block_time for t in trades] for w, trades in self.trades_by_wallet.items()
         }
         self.trade_pos_by_signature = {
-            t.signature: i for trades in self.trades_by_wallet.values() for i, t in enumerate(trades)
+            t.signature: i
+            for trades in self.trades_by_wallet.values()
+            for i, t in enumerate(trades)
         }
         self.snapshots_by_mint: dict[str, list[SnapshotRecord]] = {}
         for snap in world.snapshots:
             self.snapshots_by_mint.setdefault(snap.mint, []).append(snap)
-        self.snapshot_ts_by_mint = {m: [s.ts for s in snaps] for m, snaps in self.snapshots_by_mint.items()}
+        self.snapshot_ts_by_mint = {
+            m: [s.ts for s in snaps] for m, snaps in self.snapshots_by_mint.items()
+        }
         self.creator_ts_by_mint = {
             m: [t.block_time for t in trades] for m, trades in self.creator_trades_by_mint.items()
         }
@@ -99,7 +103,7 @@ class SimWorld:
 
     def oracle_probs(self, mint: str) -> tuple[float, ...]:
         """The exact P(class | signal-time features) of the mint's signal, classes as in
-        engine.labels.CLASSES."""
+        engine.learning.labels.CLASSES."""
         return self.truth(mint).class_probs
 
     @cached_property
@@ -120,7 +124,9 @@ class SimWorld:
         idx = self.index
         snaps = idx.snapshots_by_mint.get(mint, [])
         snaps = snaps[: bisect.bisect_right(idx.snapshot_ts_by_mint.get(mint, []), at)]
-        wallets = sorted({b.wallet for b in idx.kol_buys_by_mint.get(mint, []) if b.block_time <= at})
+        wallets = sorted(
+            {b.wallet for b in idx.kol_buys_by_mint.get(mint, []) if b.block_time <= at}
+        )
         kol_trades = [tr for w in wallets for tr in idx.trades_by_wallet[w] if tr.block_time <= at]
         creator = [tr for tr in idx.creator_trades_by_mint.get(mint, []) if tr.block_time <= at]
         return FeatureInputs(

@@ -88,7 +88,7 @@ class Trade(SQLModel, table=True):
 
 
 class Position(SQLModel, table=True):
-    """Derived from trades (engine.positions); rebuilt for a wallet when its trades change."""
+    """Derived from trades (engine.tracking.positions); rebuilt for a wallet when its trades change."""
 
     __table_args__ = (sa.UniqueConstraint("wallet", "mint", "opened_at", name="uq_position"),)
     id: int | None = Field(default=None, primary_key=True)

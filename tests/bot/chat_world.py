@@ -7,11 +7,11 @@ import base64
 import re
 from pathlib import Path
 
-from conftest import MINT_X, WALLET_A, at, world
 from sqlmodel import select
 
 from engine.service import MoonbotService
 from engine.storage import Alert, Signal, Token
+from tests.conftest import MINT_X, WALLET_A, at, world
 
 # The acceptance string: HTML, an @everyone ping, markdown and a masked link in one name.
 HOSTILE = "<b>@everyone</b> *_[x](http://evil)"

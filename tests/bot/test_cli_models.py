@@ -17,15 +17,15 @@ import typer
 from typer.testing import CliRunner
 
 from bot.cli_models import ModelsService, register
-from engine import modelops
 from engine.config import Settings
-from engine.datafile import load_dataset
-from engine.dataset import world_dataset
-from engine.features import FEATURE_NAMES
-from engine.labels import CLASSES
+from engine.learning import modelops
+from engine.learning.datafile import load_dataset
+from engine.learning.labels import CLASSES
+from engine.learning.training import TrainReport
 from engine.service import MoonbotService
+from engine.signals.features import FEATURE_NAMES
 from engine.sim import SimConfig, generate
-from engine.training import TrainReport
+from engine.sim.dataset import world_dataset
 from ml.outcome import OutcomeModel
 from ml.registry import Registry
 

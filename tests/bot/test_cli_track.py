@@ -18,12 +18,12 @@ from typer.testing import CliRunner
 
 from bot.cli_track import TrackService, make_track_app
 from engine.config import Settings
-from engine.dexscreener import DexScreener
-from engine.net.retry import RetryPolicy
 from engine.records import MarketSource
 from engine.service import MoonbotService
-from engine.solana.rpc import SolanaRpc
-from engine.solana.source import RpcSource
+from engine.sources.dexscreener import DexScreener
+from engine.sources.net.retry import RetryPolicy
+from engine.sources.solana.rpc import SolanaRpc
+from engine.sources.solana.source import RpcSource
 from tests.conftest import WALLET_A, WALLET_B, ScriptedSource
 from tests.fakes.fake_http import FakeServer
 from tests.fakes.solana_node import FakeSolanaNode, fixture_transaction, resign_transaction

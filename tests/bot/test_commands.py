@@ -3,12 +3,12 @@
 import math
 
 import pytest
-from conftest import MINT_X, WALLET_A, at, world
 from sqlmodel import func, select
 
 from bot.commands import COMMANDS, dispatch, help_text
 from engine.service import MoonbotService
 from engine.storage import Alert, ModelVersion, Signal, Trade
+from tests.conftest import MINT_X, WALLET_A, at, world
 
 UNKNOWN_MINT = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"  # valid address, never traded here
 

@@ -15,27 +15,6 @@ from typing import Any
 import aiohttp
 import discord
 import pytest
-from chat_world import (
-    HOSTILE,
-    PNG,
-    add_hostile_alert,
-    alert_states,
-    chart,
-    discord_plain,
-    open_service,
-    reopen_service,
-)
-from conftest import MINT_X
-from fake_discord import (
-    APP_ID,
-    CHANNEL_ID,
-    TOKEN,
-    WEBHOOK_ID,
-    WEBHOOK_URL,
-    FakeDiscord,
-    Recorded,
-    slash_command,
-)
 from pydantic import SecretStr
 
 from bot.commands import COMMANDS, Reply
@@ -52,6 +31,27 @@ from bot.format import MAY_REPEAT
 from bot.render import DISCORD_EMBED_LIMIT
 from engine.config import Settings
 from engine.service import MoonbotService
+from tests.bot.chat_world import (
+    HOSTILE,
+    PNG,
+    add_hostile_alert,
+    alert_states,
+    chart,
+    discord_plain,
+    open_service,
+    reopen_service,
+)
+from tests.bot.fake_discord import (
+    APP_ID,
+    CHANNEL_ID,
+    TOKEN,
+    WEBHOOK_ID,
+    WEBHOOK_URL,
+    FakeDiscord,
+    Recorded,
+    slash_command,
+)
+from tests.conftest import MINT_X
 
 ADMIN = 1400000000000000042  # an admin by user id
 ADMIN_ROLE = 1400000000000000777

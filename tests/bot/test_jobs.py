@@ -4,14 +4,14 @@ import asyncio
 from datetime import UTC, datetime
 
 from apscheduler.triggers.interval import IntervalTrigger
-from conftest import world
 from rich.console import Console
 
 from bot.commands import dispatch
 from bot.jobs import Jobs
 from bot.run import run_bot
 from engine.service import MoonbotService
-from engine.tracker import last_poll
+from engine.tracking.tracker import last_poll
+from tests.conftest import world
 
 
 async def test_failures_are_recorded_and_shown(tmp_settings) -> None:  # type: ignore[no-untyped-def]

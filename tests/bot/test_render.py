@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 
 import pytest
-from chat_world import HOSTILE, discord_plain
 
 from bot.render import (
     DISCORD_CONTENT_LIMIT,
@@ -16,6 +15,7 @@ from bot.render import (
     telegram_html,
     utf16_len,
 )
+from tests.bot.chat_world import HOSTILE, discord_plain
 
 
 def test_hostile_name_is_plain_html_for_telegram() -> None:

@@ -11,17 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chat_world import (
-    HOSTILE,
-    PNG,
-    add_hostile_alert,
-    alert_states,
-    chart,
-    open_service,
-    reopen_service,
-)
-from conftest import MINT_X
-from fake_telegram import FakeTelegram, command_update
 from pydantic import SecretStr
 from telegram import Bot
 
@@ -39,6 +28,17 @@ from bot.telegram_face import (
 )
 from engine.config import Settings
 from engine.service import MoonbotService
+from tests.bot.chat_world import (
+    HOSTILE,
+    PNG,
+    add_hostile_alert,
+    alert_states,
+    chart,
+    open_service,
+    reopen_service,
+)
+from tests.bot.fake_telegram import FakeTelegram, command_update
+from tests.conftest import MINT_X
 
 ADMIN = 42
 USER = 7

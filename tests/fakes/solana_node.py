@@ -28,10 +28,11 @@ import random
 import threading
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "solana"
+from tests.paths import SOLANA_FIXTURES
+
+FIXTURES = SOLANA_FIXTURES
 TX_DIR = FIXTURES / "getTransaction"
 RPC_DIR = FIXTURES / "rpc"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from ml_synth import Synth, make_synth
 
 from ml.outcome import OutcomeModel
+from tests.ml.ml_synth import Synth, make_synth
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +22,10 @@ def fitted(synth: Synth) -> OutcomeModel:
     each other make xgboost several times slower, and results do not depend on it.
     """
     model = OutcomeModel(
-        objective="softprob", n_estimators=150, learning_rate=0.1, early_stopping_rounds=20, n_jobs=1
+        objective="softprob",
+        n_estimators=150,
+        learning_rate=0.1,
+        early_stopping_rounds=20,
+        n_jobs=1,
     )
     return model.fit(synth.X.iloc[:3000], synth.y[:3000])

@@ -13,7 +13,7 @@ with the simulator's feature distributions (28% bundled tokens holding 10-45% of
 0-9%; top-10 concentration ~N(33, 9) + 60 * (bundle share - 5%), clipped to 8..92; dev sell 15%;
 narrative 40%; 1-4 KOLs per wave, each elite with probability 0.12). The other DESIGN.md
 features are present too: some are noisy proxies of the planted ones (top-3 and top-1 share follow
-top-10; bundle severity is the bundle share, detected from 0.10 as in engine.features), the rest carry no signal; ``noise_00`` ..
+top-10; bundle severity is the bundle share, detected from 0.10 as in engine.signals.features), the rest carry no signal; ``noise_00`` ..
 ``noise_19`` are pure noise. Multiples below 1x are squeezed into (0.5, 1) like the simulator's.
 """
 

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from planted_synth import make_planted
 
 from ml.backtest import (
     BacktestResult,
@@ -22,6 +21,7 @@ from ml.backtest import (
 )
 from ml.metrics import wilson_interval
 from ml.outcome import OutcomeModel
+from tests.ml.planted_synth import make_planted
 
 
 def small_model() -> OutcomeModel:

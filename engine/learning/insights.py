@@ -1,0 +1,192 @@
+"""What the model and the data say: feature importance, patterns with intervals, a chart.
+
+``build_insights`` computes them from the labeled signals and the champion model; nothing is
+hand-written. The weekly report (``engine.learning.report``) stores what it computed as
+``<reports>/<week>/insights.json`` with what it was computed from (the labeled signals and the
+model version); ``latest_insights`` gives that back as long as both are still current, so
+``/insights`` answers from the week's report instead of mining again, and says so (``week``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.learning.labels import CLASSES
+from engine.learning.training import Dataset
+from ml.charts.base import feature_importance_figure, figure_to_png
+from ml.explain import global_importance
+from ml.metrics import wilson_interval
+from ml.outcome import OutcomeModel
+from ml.rules.miner import mine_patterns
+from ml.rules.patterns import Condition, Pattern
+from ml.sidecar import write_json_atomic
+
+RECENT_ROWS = 3000
+INSIGHTS_FILE = "insights.json"
+CHART_FILE = "feature_importance.png"
+_FORMAT = 1
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassRate:
+    name: str
+    count: int
+    ci: tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class LabeledData:
+    """Which labeled signals insights were computed from: how many, and the latest signal."""
+
+    count: int
+    latest_signal: datetime | None
+
+    @classmethod
+    def of(cls, ds: Dataset) -> LabeledData:
+        return cls(len(ds), max(ds.ts) if len(ds) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class InsightsReport:
+    n_signals: int
+    model_version: str | None
+    top_features: list[tuple[str, float]]
+    class_rates: list[ClassRate]
+    winning: list[Pattern]
+    losing: list[Pattern]
+    chart_path: Path | None
+    week: str | None = None  # the weekly report these come from; None: computed just now
+
+
+def build_insights(
+    ds: Dataset, model: OutcomeModel | None, model_version: str | None, reports_dir: Path
+) -> InsightsReport:
+    recent = ds.rows(slice(max(0, len(ds) - RECENT_ROWS), len(ds)))
+    n = len(recent)
+    rates = [
+        ClassRate(name, int((recent.y == k).sum()), wilson_interval(int((recent.y == k).sum()), n))
+        for k, name in enumerate(CLASSES)
+    ]
+    mined = mine_patterns(recent.X, recent.multiples, min_support=max(20, n // 40))
+    top: list[tuple[str, float]] = []
+    chart: Path | None = None
+    if model is not None and n:
+        importance = global_importance(model, recent.X)
+        top = [(str(f), float(v)) for f, v in importance["all"].head(8).items()]
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        chart = reports_dir / CHART_FILE
+        fig = feature_importance_figure(importance, title=f"What drives outcomes ({n} signals)")
+        chart.write_bytes(figure_to_png(fig))
+    return InsightsReport(
+        n_signals=n,
+        model_version=model_version,
+        top_features=top,
+        class_rates=rates,
+        winning=mined.winning[:3],
+        losing=mined.losing[:3],
+        chart_path=chart,
+    )
+
+
+# --------------------------------------------------------------------------- the week's file
+
+
+def save_insights(report: InsightsReport, labeled: LabeledData, directory: Path) -> Path:
+    """Write ``report`` (computed from ``labeled``) to ``directory/insights.json``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / INSIGHTS_FILE
+    data = {
+        "format": _FORMAT,
+        "labeled": {
+            "count": labeled.count,
+            "latest_signal": labeled.latest_signal.isoformat() if labeled.latest_signal else None,
+        },
+        "insights": {
+            "n_signals": report.n_signals,
+            "model_version": report.model_version,
+            "top_features": report.top_features,
+            "class_rates": [asdict(c) for c in report.class_rates],
+            "winning": [_pattern_json(p) for p in report.winning],
+            "losing": [_pattern_json(p) for p in report.losing],
+            "chart": report.chart_path.name if report.chart_path else None,
+            "week": report.week,
+        },
+    }
+    write_json_atomic(path, data)  # a reader never sees half a file
+    return path
+
+
+def latest_insights(
+    reports_dir: Path, labeled: LabeledData, model_version: str | None
+) -> InsightsReport | None:
+    """The insights of the latest weekly report, if they were computed from these labeled
+    signals with this model; None when there is no report, or it is older than the data."""
+    weeks = sorted(p.parent for p in reports_dir.glob(f"*/{INSIGHTS_FILE}"))
+    if not weeks:
+        return None
+    directory = weeks[-1]  # week names (2026-W07) sort in time order
+    try:
+        data = json.loads((directory / INSIGHTS_FILE).read_text(encoding="utf-8"))
+        if data.get("format") != _FORMAT:
+            return None
+        stored = LabeledData(
+            int(data["labeled"]["count"]),
+            _datetime(data["labeled"]["latest_signal"]),
+        )
+        report = _report_from_json(data["insights"], directory)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged file: mine again
+        log.warning("ignoring %s: %s", directory / INSIGHTS_FILE, exc)
+        return None
+    if stored != labeled or report.model_version != model_version:
+        return None
+    return replace(report, week=report.week or directory.name)
+
+
+def _pattern_json(p: Pattern) -> dict[str, Any]:
+    return {
+        "conditions": [[c.feature, c.op, c.threshold] for c in p.conditions],
+        "n": p.n,
+        "wins_2x": p.wins_2x,
+        "wins_10x": p.wins_10x,
+        "base_2x": p.base_2x,
+        "base_10x": p.base_10x,
+    }
+
+
+def _pattern(data: dict[str, Any]) -> Pattern:
+    return Pattern.of(
+        [Condition(str(f), str(op), float(t)) for f, op, t in data["conditions"]],
+        int(data["n"]),
+        int(data["wins_2x"]),
+        int(data["wins_10x"]),
+        float(data["base_2x"]),
+        float(data["base_10x"]),
+    )
+
+
+def _report_from_json(data: dict[str, Any], directory: Path) -> InsightsReport:
+    chart = directory / data["chart"] if data["chart"] else None
+    return InsightsReport(
+        n_signals=int(data["n_signals"]),
+        model_version=data["model_version"],
+        top_features=[(str(name), float(value)) for name, value in data["top_features"]],
+        class_rates=[
+            ClassRate(str(c["name"]), int(c["count"]), (float(c["ci"][0]), float(c["ci"][1])))
+            for c in data["class_rates"]
+        ],
+        winning=[_pattern(p) for p in data["winning"]],
+        losing=[_pattern(p) for p in data["losing"]],
+        chart_path=chart if chart is not None and chart.is_file() else None,
+        week=data["week"],
+    )
+
+
+def _datetime(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

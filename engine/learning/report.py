@@ -1,0 +1,86 @@
+"""The weekly report: what the model and the data say this week, as charts in one folder.
+
+``write_report`` renders, from the labeled signals and the champion model, into
+``<reports>/<ISO week>/``: feature importance, the SHAP summary (what pushes a signal toward 10x+),
+winning and losing patterns with their intervals, a calibration diagram of P(10x+) on the latest
+signals, and the KOL leaderboard of 30-day 3x+ forecasts; and the insights themselves
+(``insights.json``, what ``/insights`` answers from while the data and the model are the same).
+The text summary is the faces' job (``moonbot report`` writes it next to the charts, with the
+formatter ``/insights`` uses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from engine.learning.insights import InsightsReport, LabeledData, build_insights, save_insights
+from engine.learning.training import Dataset
+from ml.charts.base import figure_to_png
+from ml.charts.evaluation import calibration_figure
+from ml.charts.insights import kol_leaderboard_figure, patterns_figure, shap_summary_figure
+from ml.explain import shap_values
+from ml.metrics import p_at_least
+from ml.outcome import OutcomeModel
+
+RECENT_ROWS = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyReport:
+    week: str
+    directory: Path
+    insights: InsightsReport
+    charts: dict[str, Path]
+
+
+def week_of(now: datetime) -> str:
+    year, week, _ = now.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def write_report(
+    ds: Dataset,
+    model: OutcomeModel | None,
+    model_version: str | None,
+    kol_table: pd.DataFrame,
+    reports_dir: Path,
+    now: datetime,
+) -> WeeklyReport:
+    week = week_of(now)
+    directory = reports_dir / week
+    insights = replace(build_insights(ds, model, model_version, directory), week=week)
+    save_insights(insights, LabeledData.of(ds), directory)
+    charts: dict[str, Path] = {}
+    if insights.chart_path is not None:
+        charts["feature_importance"] = insights.chart_path
+    recent = ds.rows(slice(max(0, len(ds) - RECENT_ROWS), len(ds)))
+    figures: dict[str, Figure] = {
+        "patterns": patterns_figure(
+            insights.winning, insights.losing, subtitle=f"{len(recent)} most recent labeled signals"
+        ),
+        "kol_leaderboard": kol_leaderboard_figure(
+            kol_table,
+            estimate_label="30-day 3x+ rate",
+            subtitle="95% intervals; n = closed positions",
+        ),
+    }
+    if model is not None and len(recent):
+        figures["shap_summary"] = shap_summary_figure(shap_values(model, recent.X), recent.X)
+        figures["calibration"] = calibration_figure(
+            p_at_least(model.predict_proba(recent.X), 3),
+            np.asarray(recent.y >= 3, dtype=float),
+            event="10x+",
+            subtitle="predicted vs observed on the most recent labeled signals",
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, fig in figures.items():
+        path = directory / f"{name}.png"
+        path.write_bytes(figure_to_png(fig))
+        charts[name] = path
+    return WeeklyReport(week, directory, insights, charts)

@@ -1,0 +1,182 @@
+"""Training on labeled signals: time-ordered holdout, candidate vs champion, promotion.
+
+The most recent ``holdout_fraction`` of labeled signals (by signal time) is the holdout. The
+candidate is fitted on the older rows only (its early stopping uses the newest of those), then
+it and the champion are scored on the same holdout. The candidate is promoted when there is no
+usable champion, or when its log-loss is lower by at least ``min_gain`` and its AUC for >= 10x
+is not lower. Every candidate is saved as a version either way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlmodel import col, select
+
+from engine.errors import ModelUnavailable
+from engine.signals.features import FEATURE_NAMES, feature_vector
+from engine.signals.scoring import KIND, SCHEMA_HASH
+from engine.storage import Database, Outcome, Signal
+from ml.metrics import evaluate_probs
+from ml.outcome import OutcomeModel
+from ml.registry import Registry, RegistryError
+
+
+@dataclass(slots=True)
+class Dataset:
+    X: pd.DataFrame
+    y: np.ndarray
+    multiples: np.ndarray
+    ts: list[datetime]
+    mints: list[str]
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def rows(self, index: slice) -> Dataset:
+        return Dataset(
+            self.X.iloc[index].reset_index(drop=True),
+            self.y[index],
+            self.multiples[index],
+            self.ts[index],
+            self.mints[index],
+        )
+
+
+async def labeled_dataset(db: Database) -> Dataset:
+    """Labeled signals, oldest first, with their signal-time features."""
+    async with db.session() as session:
+        rows = (
+            await session.exec(
+                select(Signal, Outcome)
+                .join(Outcome, col(Outcome.signal_id) == col(Signal.id))
+                .order_by(col(Signal.ts), col(Signal.id))
+            )
+        ).all()
+    return Dataset(
+        X=pd.DataFrame(
+            [feature_vector(sig.features) for sig, _ in rows],
+            columns=list(FEATURE_NAMES),
+            dtype=float,
+        ),
+        y=np.array([out.label for _, out in rows], dtype=int),
+        multiples=np.array(
+            [out.max_mcap / sig.entry_mcap if sig.entry_mcap else math.nan for sig, out in rows],
+            dtype=float,
+        ),
+        ts=[sig.ts for sig, _ in rows],
+        mints=[sig.mint for sig, _ in rows],
+    )
+
+
+def time_split(ds: Dataset, holdout_fraction: float) -> tuple[Dataset, Dataset]:
+    cut = int(round(len(ds) * (1.0 - holdout_fraction)))
+    return ds.rows(slice(0, cut)), ds.rows(slice(cut, len(ds)))
+
+
+@dataclass(slots=True)
+class TrainReport:
+    version: str
+    n_train: int
+    n_holdout: int
+    window: tuple[str, str]
+    metrics: dict[str, float]
+    promoted: bool
+    reason: str
+    champion_version: str | None = None
+    champion_metrics: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "n_train": self.n_train,
+            "n_holdout": self.n_holdout,
+            "window": list(self.window),
+            "metrics": self.metrics,
+            "promoted": self.promoted,
+            "reason": self.reason,
+            "champion_version": self.champion_version,
+            "champion_metrics": self.champion_metrics,
+        }
+
+
+MIN_TRAIN_ROWS = 50
+
+
+def train_and_compare(
+    ds: Dataset,
+    registry: Registry,
+    *,
+    holdout_fraction: float,
+    min_gain: float,
+    params: dict[str, Any] | None = None,
+) -> TrainReport:
+    """Fit a candidate, compare it with the champion on the same holdout, promote or not."""
+    train, holdout = time_split(ds, holdout_fraction)
+    if len(train) < MIN_TRAIN_ROWS or len(holdout) < 10:
+        raise ModelUnavailable(
+            f"not enough labeled signals to train: {len(ds)} (need about {int(MIN_TRAIN_ROWS / (1 - holdout_fraction)) + 10})"
+        )
+    candidate = OutcomeModel(**(params or {})).fit(train.X, train.y, multiples=train.multiples)
+    metrics = evaluate_probs(candidate.predict_proba(holdout.X), holdout.y, holdout.multiples)
+    window = (train.ts[0].isoformat(), train.ts[-1].isoformat())
+
+    champion_info = registry.champion(KIND)
+    champion_metrics: dict[str, float] = {}
+    champion: OutcomeModel | None = None
+    if champion_info is not None:
+        try:
+            champion = registry.load(None, kind=KIND, expected_schema_hash=SCHEMA_HASH)
+        except RegistryError:
+            champion = None
+    if champion is not None:
+        champion_metrics = evaluate_probs(
+            champion.predict_proba(holdout.X), holdout.y, holdout.multiples
+        )
+        promoted, reason = _decide(metrics, champion_metrics, min_gain)
+    elif champion_info is not None:
+        promoted, reason = (
+            True,
+            "the champion does not fit the current features; candidate promoted",
+        )
+    else:
+        promoted, reason = True, "first model: promoted"
+
+    info = registry.save(
+        candidate,
+        kind=KIND,
+        metrics={**metrics, "holdout_start": holdout.ts[0].isoformat(), "n_holdout": len(holdout)},
+        training_window=window,
+        n_samples=len(train),
+    )
+    if promoted and not info.champion:
+        registry.promote(info.version)
+    return TrainReport(
+        version=info.version,
+        n_train=len(train),
+        n_holdout=len(holdout),
+        window=window,
+        metrics=metrics,
+        promoted=promoted,
+        reason=reason,
+        champion_version=champion_info.version if champion_info else None,
+        champion_metrics=champion_metrics,
+    )
+
+
+def _decide(cand: dict[str, float], champ: dict[str, float], min_gain: float) -> tuple[bool, str]:
+    gain = champ["log_loss"] - cand["log_loss"]
+    auc_c, auc_h = cand["auc_10x"], champ["auc_10x"]
+    if gain < min_gain:
+        return False, (
+            f"kept the champion: candidate log-loss {cand['log_loss']:.4f} vs {champ['log_loss']:.4f} "
+            f"(needs a gain of {min_gain:.4f})"
+        )
+    if not (math.isnan(auc_c) or math.isnan(auc_h)) and auc_c < auc_h:
+        return False, f"kept the champion: candidate AUC for 10x+ {auc_c:.3f} < {auc_h:.3f}"
+    return True, f"promoted: log-loss {cand['log_loss']:.4f} vs {champ['log_loss']:.4f}"

@@ -1,0 +1,302 @@
+"""The alerts outbox: an Alert row per (signal, channel), written when a Diamond Hand KOL buys a
+token whose conviction passes the threshold; a sender delivers pending rows and marks them sent.
+The unique key (signal, channel) means a second KOL buy, a retry or a restart never alerts twice.
+
+A sender can die between a face's send and the mark (a crash, a kill, a lost response). Each row
+records that a send began (``attempt_started_at``), and its outcome clears the mark; a pending row
+still marked was in flight when the sender died, and may have been delivered. Its next send
+carries ``maybe_delivered``, and every send carries the alert's stable ``key``. Discord drops a
+second message with the same key (for a few minutes); otherwise the alert says it may repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, or_, select, update
+
+from engine.errors import UserError
+from engine.signals.opening import SignalEvent
+from engine.storage import Alert, Database, Kol, Signal, Subscription, Token
+from engine.storage.db import insert_ignore
+from engine.storage.models import utcnow
+from engine.tracking.kolstats import KolStats
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "moonbot-alert-"
+
+
+class OutcomeUnknown(Exception):
+    """A face's send failed in a way that leaves open whether the platform posted the message
+    (a timeout waiting for its answer). The retry is flagged ``maybe_delivered``."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """Everything an alert message shows."""
+
+    alert_id: int
+    channel: str
+    mint: str
+    symbol: str
+    name: str
+    kol_name: str
+    kol_wallet: str
+    kol_tier: str
+    diamond_hand_score: float | None
+    signal_ts: datetime
+    alert_ts: datetime  # the Diamond Hand buy's time
+    entry_mcap: float | None
+    rule_score: int
+    score: int
+    probabilities: tuple[float, ...] | None
+    reasons: tuple[str, ...]
+    # A send of this alert began before and its outcome was never recorded (the sender died).
+    maybe_delivered: bool = False
+
+    @property
+    def key(self) -> str:
+        """The alert's idempotency key: the same on every attempt, and across restarts."""
+        return f"{KEY_PREFIX}{self.alert_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAlerts:
+    channel: str
+    enabled: bool
+    threshold: int
+
+
+async def ensure_channels(db: Database, channels: Sequence[str], threshold: int) -> None:
+    """Subscribe the configured channels that have no subscription row yet."""
+    async with db.session() as session:
+        await insert_ignore(
+            session,
+            Subscription,
+            [{"channel": c, "enabled": True, "threshold": threshold} for c in channels],
+        )
+
+
+async def set_channel(
+    db: Database,
+    channel: str,
+    *,
+    enabled: bool | None = None,
+    threshold: int | None = None,
+    default_threshold: int,
+) -> ChannelAlerts:
+    """Turn a channel's alerts on or off, or change its threshold (creating its row)."""
+    if threshold is not None and not 0 <= threshold <= 100:
+        raise UserError(f"the threshold is a conviction score from 0 to 100, not {threshold}")
+    async with db.session() as session:
+        row = await session.get(Subscription, channel)
+        if row is None:
+            row = Subscription(channel=channel, enabled=False, threshold=default_threshold)
+        if enabled is not None:
+            row.enabled = enabled
+        if threshold is not None:
+            row.threshold = threshold
+        session.add(row)
+        return ChannelAlerts(row.channel, row.enabled, row.threshold)
+
+
+async def enqueue(
+    db: Database,
+    events: Sequence[SignalEvent],
+    stats: dict[str, KolStats],
+    *,
+    dh_threshold: float,
+    dh_min_positions: int,
+) -> int:
+    """Write a pending alert per subscribed channel for each Diamond Hand KOL buy whose score
+    passes that channel's threshold; returns how many new rows were written."""
+    rows: list[dict[str, object]] = []
+    async with db.session() as session:
+        channels = (await session.exec(select(Subscription).where(col(Subscription.enabled)))).all()
+        for event in events:
+            kol_stats = stats.get(event.wallet)
+            if kol_stats is None or not kol_stats.is_diamond_hand(dh_threshold, dh_min_positions):
+                continue
+            score = event.score
+            if score is None:
+                continue
+            rows.extend(
+                {
+                    "signal_id": event.signal_id,
+                    "channel": ch,
+                    "kol_wallet": event.wallet,
+                    "buy_ts": event.ts,
+                    "dh_score": kol_stats.diamond_hand_score,
+                    "rule_score": score.rule,
+                    "score": score.total,
+                    "probabilities": list(score.probabilities) if score.probabilities else None,
+                    "reasons": [r.as_dict() for r in score.reasons],
+                    "model_version": score.model_version,
+                }
+                for ch in (c.channel for c in channels if score.total >= c.threshold)
+            )
+        if not rows:
+            return 0
+        return len(await insert_ignore(session, Alert, rows, returning=Alert.id))
+
+
+async def pending(
+    db: Database, channel: str | None = None, *, due_by: datetime | None = None, limit: int = 100
+) -> list[AlertView]:
+    """Pending alerts, oldest first. ``channel`` is a prefix ("telegram:" for every Telegram
+    chat, "telegram:42" for one); with ``due_by``, only those not waiting out a backoff."""
+    from engine.signals.scoring import Reason
+
+    async with db.session() as session:
+        query = (
+            select(Alert, Signal, Token, Kol)
+            .join(Signal, col(Signal.id) == col(Alert.signal_id))
+            .join(Token, col(Token.mint) == col(Signal.mint))
+            .join(Kol, col(Kol.wallet) == col(Alert.kol_wallet))
+            .where(Alert.status == "pending")
+            .order_by(col(Alert.id))
+            .limit(limit)
+        )
+        if channel is not None:
+            query = query.where(col(Alert.channel).startswith(channel))
+        if due_by is not None:
+            query = query.where(
+                or_(col(Alert.next_attempt_at).is_(None), col(Alert.next_attempt_at) <= due_by)
+            )
+        rows = (await session.exec(query)).all()
+    views = []
+    for alert, signal, token, kol in rows:
+        assert alert.id is not None
+        reasons = tuple(
+            Reason(r["feature"], float(r["value"]), float(r["contribution"])).text
+            for r in (alert.reasons or [])
+        )
+        views.append(
+            AlertView(
+                alert_id=alert.id,
+                channel=alert.channel,
+                mint=token.mint,
+                symbol=token.symbol,
+                name=token.name,
+                kol_name=kol.name,
+                kol_wallet=kol.wallet,
+                kol_tier=kol.tier,
+                diamond_hand_score=alert.dh_score,
+                signal_ts=signal.ts,
+                alert_ts=alert.buy_ts,
+                entry_mcap=signal.entry_mcap,
+                rule_score=alert.rule_score,
+                score=alert.score,
+                probabilities=tuple(alert.probabilities) if alert.probabilities else None,
+                reasons=reasons,
+                maybe_delivered=alert.attempt_started_at is not None,
+            )
+        )
+    return views
+
+
+async def mark_sent(db: Database, alert_id: int) -> None:
+    async with db.session() as session:
+        alert = await session.get(Alert, alert_id)
+        if alert is not None and alert.status != "sent":
+            alert.status = "sent"
+            alert.sent_at = utcnow()
+            alert.attempts += 1
+            alert.attempt_started_at = None
+            session.add(alert)
+
+
+SendAlert = Callable[[AlertView], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
+    """Wait before retry number ``attempts``: base, 2x base, 4x base, ... up to cap."""
+    return min(cap, base * 2 ** max(0, attempts - 1))
+
+
+async def deliver(
+    db: Database,
+    channel: str,
+    send: SendAlert,
+    *,
+    now: datetime,
+    max_attempts: int = 8,
+    base_delay: timedelta = timedelta(seconds=30),
+    max_delay: timedelta = timedelta(hours=1),
+) -> Delivery:
+    """Send the due pending alerts of ``channel`` (a prefix) and mark each one sent. A send that
+    raises is retried later with exponential backoff, and given up (status ``failed``, the error
+    kept) after ``max_attempts``: an alert is never silently lost or sent twice by this loop.
+
+    Each send is marked as begun first; a sender that dies before the outcome is recorded leaves
+    the mark, and the next run sends that alert again with ``maybe_delivered`` set."""
+    sent = retrying = failed = 0
+    for view in await pending(db, channel, due_by=now):
+        await _start_attempt(db, view.alert_id, now)
+        try:
+            await send(view)
+        except Exception as exc:  # any failure of a face's send: record it, retry later
+            log.warning("alert %s to %s failed: %s", view.alert_id, view.channel, exc)
+            if await _record_failure(
+                db, view.alert_id, exc, now, max_attempts, base_delay, max_delay
+            ):
+                failed += 1
+            else:
+                retrying += 1
+            continue
+        await mark_sent(db, view.alert_id)
+        sent += 1
+    return Delivery(sent, retrying, failed)
+
+
+async def _start_attempt(db: Database, alert_id: int, now: datetime) -> None:
+    async with db.session() as session:
+        await session.exec(
+            update(Alert).where(col(Alert.id) == alert_id).values(attempt_started_at=now)
+        )
+
+
+async def _record_failure(
+    db: Database,
+    alert_id: int,
+    exc: Exception,
+    now: datetime,
+    max_attempts: int,
+    base_delay: timedelta,
+    max_delay: timedelta,
+) -> bool:
+    """Count a failed attempt; returns True when the alert is given up."""
+    async with db.session() as session:
+        alert = await session.get(Alert, alert_id)
+        if alert is None:
+            return False
+        alert.attempts += 1
+        if not isinstance(exc, OutcomeUnknown):
+            alert.attempt_started_at = None  # the outcome is known: this attempt failed
+        alert.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        if alert.attempts >= max_attempts:
+            alert.status = "failed"
+        else:
+            alert.next_attempt_at = now + backoff(alert.attempts, base_delay, max_delay)
+        session.add(alert)
+        return alert.status == "failed"
+
+
+async def skip_pending(db: Database) -> int:
+    """Mark every pending alert skipped (alerts raised while back-filling history are old news)."""
+    async with db.session() as session:
+        result = await session.exec(
+            update(Alert).where(col(Alert.status) == "pending").values(status="skipped")
+        )
+        return int(result.rowcount)

@@ -1,0 +1,171 @@
+"""Scores a signal's features with the champion outcome model: probabilities, boost, reasons."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import ModelUnavailable
+from engine.signals.conviction import ml_boost, rule_score
+from engine.signals.features import FEATURE_NAMES, feature_vector
+from ml.explain import top_reasons
+from ml.outcome import OutcomeModel
+from ml.registry import Registry, RegistryError
+from ml.schema import feature_schema_hash
+
+log = logging.getLogger(__name__)
+
+SCHEMA_HASH = feature_schema_hash(FEATURE_NAMES)
+KIND = "outcome"
+
+
+def usd(v: float | None) -> str:
+    """$62.4k-style amounts ("n/a" when unknown)."""
+    if v is None or math.isnan(v):
+        return "n/a"
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(v) >= size:
+            return f"${v / size:.1f}{unit}"
+    return f"${v:.0f}"
+
+
+def _yes(text: str, negated: str) -> Callable[[float], str]:
+    return lambda v: text if v >= 1 else negated
+
+
+_PHRASES: dict[str, Callable[[float], str]] = {
+    "holder_top10_pct": lambda v: f"top-10 holders own {v:.0f}%",
+    "holder_top3_pct": lambda v: f"top-3 holders own {v:.0f}%",
+    "holder_top1_pct": lambda v: f"largest holder owns {v:.0f}%",
+    "holder_count": lambda v: f"{v:.0f} holders",
+    "holder_growth_rate": lambda v: f"holders {v:+.0%} in the last hour",
+    "holder_gini_coefficient": lambda v: f"holder Gini {v:.2f}",
+    "holder_median_balance": lambda v: f"median holder {v:,.0f} tokens",
+    "volume_24h": lambda v: f"24h volume {usd(v)}",
+    "volume_to_mcap_ratio": lambda v: f"24h volume {v:.2f}x market cap",
+    "volume_spike_vs_avg": lambda v: f"last-hour volume {v:.1f}x the 24h average",
+    "liquidity_depth": lambda v: f"liquidity {usd(v)}",
+    "liquidity_to_mcap": lambda v: f"liquidity {v:.0%} of market cap",
+    "kol_count": lambda v: f"{v:.0f} KOLs bought",
+    "kol_elite_count": lambda v: f"{v:.0f} elite KOLs",
+    "kol_top_count": lambda v: f"{v:.0f} top-tier KOLs",
+    "kol_avg_win_rate": lambda v: f"KOL win rate {v:.0%}",
+    "kol_total_sol": lambda v: f"KOLs put in {v:.1f} SOL",
+    "kol_entry_speed": lambda v: f"first KOL buy {v:.0f} min after launch",
+    "price_momentum_5m": lambda v: f"price {v:+.0%} in 5 min",
+    "price_momentum_1h": lambda v: f"price {v:+.0%} in 1 h",
+    "price_momentum_24h": lambda v: f"price {v:+.0%} in 24 h",
+    "unique_buyers_first_hour": lambda v: f"{v:.0f} buys in the first hour",
+    "avg_buy_size": lambda v: f"average trade {usd(v)}",
+    "token_age_hours": lambda v: f"{v:.1f} h old",
+    "narrative_match": _yes("rides a narrative", "no narrative"),
+    "narrative_count": lambda v: f"{v:.0f} same-narrative signals in 24 h",
+    "narrative_weight": lambda v: f"narrative weight {v:.1f}",
+    "narrative_fresh": _yes("a fresh narrative", "not a fresh narrative"),
+    "sol_price": lambda v: f"SOL at {usd(v)}",
+    "overall_market_sentiment": lambda v: f"market sentiment {v:+.2f}",
+    "bundle_detected": _yes("bundled at launch", "no launch bundle"),
+    "bundle_severity": lambda v: f"launch bundle {v:.0%} of supply",
+    "dev_sell_detected": _yes("dev already sold", "dev has not sold"),
+    "top_holder_is_dev": _yes("dev is the top holder", "dev is not the top holder"),
+}
+
+
+def describe(feature: str, value: float) -> str:
+    """A feature value in words ("3 elite KOLs")."""
+    if math.isnan(value):
+        return f"{feature} unknown"
+    phrase = _PHRASES.get(feature)
+    return phrase(value) if phrase is not None else f"{feature} = {value:.3g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    feature: str
+    value: float
+    contribution: float  # log-odds toward the >= 10x classes
+
+    @property
+    def text(self) -> str:
+        return f"{describe(self.feature, self.value)}: {self.contribution:+.2f} toward 10x+"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"feature": self.feature, "value": self.value, "contribution": self.contribution}
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    rule: int
+    boost: int = 0
+    probabilities: tuple[float, ...] | None = None
+    reasons: tuple[Reason, ...] = field(default_factory=tuple)
+    model_version: str | None = None
+
+    @property
+    def total(self) -> int:
+        return self.rule + self.boost
+
+    @property
+    def predicted(self) -> int | None:
+        if self.probabilities is None:
+            return None
+        return int(np.argmax(self.probabilities))
+
+
+class Scorer:
+    """Holds the champion outcome model (loaded lazily, reloaded after a promotion)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._model: OutcomeModel | None = None
+        self._version: str | None = None
+
+    def reload(self) -> None:
+        self._model, self._version = None, None
+        champion = self.registry.champion(KIND)
+        if champion is None:
+            return
+        try:
+            self._model = self.registry.load(None, kind=KIND, expected_schema_hash=SCHEMA_HASH)
+            self._version = champion.version
+        except RegistryError as exc:
+            log.warning("champion model not usable: %s", exc)
+
+    @property
+    def version(self) -> str | None:
+        return self._version
+
+    @property
+    def model(self) -> OutcomeModel | None:
+        return self._model
+
+    def require_model(self) -> OutcomeModel:
+        if self._model is None:
+            raise ModelUnavailable("no trained model yet: run /retrain (or `moonbot train`) first")
+        return self._model
+
+    def score(self, features: Mapping[str, float], *, k_reasons: int = 3) -> Score:
+        rule = rule_score(features)
+        if self._model is None:
+            return Score(rule=rule)
+        row = pd.DataFrame([feature_vector(features)], columns=list(FEATURE_NAMES))
+        probs = self._model.predict_proba(row)[0]
+        # A missing value moves the odds too, but "X unknown" tells a trader nothing: the reasons
+        # shown are the strongest among the facts known.
+        known = [
+            r for r in top_reasons(self._model, row, k=k_reasons + 6) if not math.isnan(r.value)
+        ]
+        reasons = tuple(Reason(r.feature, r.value, r.contribution) for r in known[:k_reasons])
+        return Score(
+            rule=rule,
+            boost=ml_boost(probs),
+            probabilities=tuple(float(p) for p in probs),
+            reasons=reasons,
+            model_version=self._version,
+        )

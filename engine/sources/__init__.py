@@ -1,0 +1,2 @@
+"""Step 1a, where records come from: the Solana RPC and its parsers (``solana/``), DexScreener,
+address checks, and the HTTP plumbing they share (``net/``). The embedded market is ``engine.sim``."""

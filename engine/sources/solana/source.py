@@ -1,0 +1,348 @@
+"""``RpcSource``: the live ``MarketSource`` over Solana JSON-RPC and DexScreener.
+
+* **Wallet swaps** (``wallet_trades``): the signatures newer than the wallet's cursor, read by
+  ``engine.sources.solana.wallets.WalletReader``: failed ones passed over, the rest fetched in batches
+  and parsed; SOL/WSOL-quoted swaps only (USDC/USDT-quoted ones are skipped: every amount
+  downstream is in SOL and there is no honest SOL price at that block to convert with). The
+  cursor is the newest signature before the first transaction the node answered ``null`` for,
+  so a restart reads that one again; nothing unread is ever passed.
+* **A poll of many wallets** costs a few requests: with ``tracked`` (an async callable giving
+  every tracked wallet's cursor, e.g. ``engine.tracking.kols.tracked_cursors``), the first
+  ``wallet_trades`` call of a poll (a new ``until``) reads the new signatures of *every*
+  tracked wallet at once (``new_signatures_many``: 1,000 quiet wallets = 10 batched requests),
+  and each later call takes its wallet's share. An entry is used only for the exact cursor it
+  was read for, and only once; anything else is read on its own.
+* **A new wallet** (no cursor) is read back one page, and only its swaps of the last
+  ``new_wallet_lookback`` before ``until`` are fetched (older signatures count as read, so the
+  cursor moves past them). Older history is ``wallet_history`` (``moonbot track backfill``).
+* **Failures.** A wallet whose reads fail after the retries is skipped for this poll (its cursor
+  stays, a warning says why) so one bad wallet does not stop the others; a failed read-ahead
+  fails the poll before anything is stored. Tokens, snapshots, creator trades and context
+  degrade to what could be read (a warning each), never failing the poll after trades were
+  stored.
+* **Tokens** (``tokens``): decimals, name, symbol, creation time and creator from the chain
+  (``engine.sources.solana.tokeninfo``: the mint account, its Metaplex metadata account and that
+  account's first transaction; 4 batched requests for any number of mints). Name and symbol
+  stay "" and the creator "" when unknown. ``TokenRecord.created_at`` cannot be None, so when
+  the creation is not found it is the earliest moment the token is *known* to have existed: its
+  DexScreener pool's ``pairCreatedAt`` or the first swap of it this source has read, whichever
+  is earlier (else now), logged as such. It is an upper bound: the token's age is then
+  understated, never invented.
+* **Snapshots**: one per mint *now* (stamped with the DexScreener fetch time, which may be a
+  little after ``until``) for mints that have a pool, with holder statistics from RPC
+  (``fetch_holder_stats``; holder fields None where that fails). Mints without a pool (pump.fun
+  tokens still on the bonding curve) get none.
+* **Creator trades**: for mints whose creator is known, the creator's sells of that mint among
+  its last ``creator_scan_limit`` signatures with ``since < block_time <= until``.
+* **Context**: SOL/USD from DexScreener's most liquid pair with wrapped SOL as the base token;
+  sentiment None (no such index here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine.config import Settings
+from engine.errors import MalformedPayload, SourceError
+from engine.records import (
+    ContextRecord,
+    KolRecord,
+    SnapshotRecord,
+    TokenRecord,
+    TradeRecord,
+    WalletTrades,
+)
+from engine.sources.dexscreener import DexPair, DexScreener
+from engine.sources.net.retry import RetriesExhausted
+from engine.sources.solana.holders import HolderStats, fetch_holder_stats
+from engine.sources.solana.programs import WSOL_MINT
+from engine.sources.solana.rpc import SolanaRpc
+from engine.sources.solana.rpc_errors import RpcError
+from engine.sources.solana.rpc_types import NotYet, SignatureInfo
+from engine.sources.solana.tokeninfo import MintFacts, fetch_mint_facts
+from engine.sources.solana.wallets import HistorySource, WalletHistory, WalletReader, sol_trades
+
+__all__ = ["HistorySource", "RpcSource", "TrackedCursors", "WalletHistory"]
+
+log = logging.getLogger(__name__)
+
+TrackedCursors = Callable[[], Awaitable[Mapping[str, str | None]]]
+"""Every tracked wallet and its stored cursor (None: never read)."""
+
+DEFAULT_NEW_WALLET_LOOKBACK = timedelta(hours=1)
+# Failures that skip one wallet for one poll: retries spent, an error the node gave for this
+# call, an answer of the wrong shape. Anything else (a refused API key...) stops the poll.
+_WALLET_FAILURES = (RetriesExhausted, RpcError, MalformedPayload)
+
+
+class RpcSource:
+    """The live ``MarketSource``. Build it once (``from_settings``), ``aclose`` it at exit."""
+
+    def __init__(
+        self,
+        rpc: SolanaRpc,
+        dex: DexScreener,
+        *,
+        tracked: TrackedCursors | None = None,
+        new_wallet_lookback: timedelta | None = DEFAULT_NEW_WALLET_LOOKBACK,
+        new_wallet_pages: int = 1,
+        tx_chunk: int = 500,
+        history_max_pages: int = 20,
+        creator_scan_limit: int = 50,
+        holder_concurrency: int = 4,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.rpc = rpc
+        self.dex = dex
+        self.new_wallet_lookback = new_wallet_lookback
+        self.new_wallet_pages = new_wallet_pages
+        self.reader = WalletReader(rpc, tx_chunk=tx_chunk, history_max_pages=history_max_pages)
+        self.creator_scan_limit = creator_scan_limit
+        self.skipped_wallets = 0
+        """Wallet reads skipped after a failure, since this source was built."""
+        self._tracked = tracked
+        self._holder_slots = asyncio.Semaphore(holder_concurrency)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._ahead: dict[tuple[str, str | None], list[SignatureInfo]] = {}
+        self._ahead_until: datetime | None = None
+        self._creators: dict[str, str | None] = {}
+        self._first_seen: dict[str, datetime] = {}
+        self._decimals: dict[str, int] = {}
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, tracked: TrackedCursors | None = None, **kwargs: Any
+    ) -> RpcSource:
+        """The source over ``settings.rpc_url`` and ``settings.dexscreener_url``."""
+        return cls(
+            SolanaRpc.from_settings(settings),
+            DexScreener.from_settings(settings),
+            tracked=tracked,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"RpcSource({self.rpc!r}, {self.dex!r})"
+
+    async def __aenter__(self) -> RpcSource:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.rpc.aclose()
+        await self.dex.aclose()
+
+    # --- wallets -----------------------------------------------------------------------------
+
+    async def kols(self) -> list[KolRecord]:
+        """None: tracked wallets live in the database (``moonbot track add``)."""
+        return []
+
+    async def wallet_trades(
+        self, wallet: str, after_signature: str | None, until: datetime
+    ) -> WalletTrades:
+        if self._tracked is not None and until != self._ahead_until:
+            await self._read_ahead(until)
+        since = (
+            until - self.new_wallet_lookback
+            if after_signature is None and self.new_wallet_lookback is not None
+            else None
+        )
+        try:
+            infos = self._ahead.pop((wallet, after_signature), None)
+            if infos is None:
+                infos = (await self._new_signatures({wallet: after_signature}))[wallet]
+            if not infos:
+                return WalletTrades([], None)
+            scan = await self.reader.scan(wallet, infos, since=since, stop_at_unavailable=True)
+        except _WALLET_FAILURES as exc:
+            self.skipped_wallets += 1
+            log.warning("%s: skipped this poll, its cursor stays: %s", wallet, exc)
+            return WalletTrades([], None)
+        if scan.unavailable:
+            log.info(
+                "%s: transaction %s is not available yet; the cursor stops before it",
+                wallet,
+                scan.unavailable[0],
+            )
+        self._remember(scan.trades)
+        return WalletTrades(scan.trades, scan.cursor)
+
+    async def wallet_history(
+        self, wallet: str, *, since: datetime, before: str | None = None
+    ) -> WalletHistory:
+        """The wallet's swaps with ``block_time >= since`` among its signatures older than
+        ``before`` (all when None), read back at most ``history_max_pages`` pages. Unlike
+        ``wallet_trades`` it reads past a transaction that is not available (listing it)."""
+        history = await self.reader.history(wallet, since=since, before=before)
+        self._remember(history.trades)
+        return history
+
+    def _remember(self, trades: Sequence[TradeRecord]) -> None:
+        """Note each mint's earliest swap seen and its decimals (for ``tokens``)."""
+        for trade in trades:
+            held = self._first_seen.get(trade.mint)
+            if held is None or trade.block_time < held:
+                self._first_seen[trade.mint] = trade.block_time
+            self._decimals[trade.mint] = trade.decimals
+
+    async def _read_ahead(self, until: datetime) -> None:
+        assert self._tracked is not None
+        cursors = dict(await self._tracked())
+        self._ahead = {}
+        found = await self._new_signatures(cursors)
+        self._ahead = {(w, cursors[w]): infos for w, infos in found.items()}
+        self._ahead_until = until
+
+    async def _new_signatures(
+        self, cursors: Mapping[str, str | None]
+    ) -> dict[str, list[SignatureInfo]]:
+        known = {w: c for w, c in cursors.items() if c is not None}
+        fresh: dict[str, str | None] = {w: None for w, c in cursors.items() if c is None}
+        found: dict[str, list[SignatureInfo]] = {}
+        if known:
+            found.update(await self.rpc.new_signatures_many(known))
+        if fresh:
+            found.update(await self.rpc.new_signatures_many(fresh, max_pages=self.new_wallet_pages))
+        return found
+
+    # --- tokens ------------------------------------------------------------------------------
+
+    async def tokens(self, mints: Sequence[str]) -> list[TokenRecord]:
+        wanted = list(dict.fromkeys(mints))
+        if not wanted:
+            return []
+        facts = await self._mint_facts(wanted)
+        pairs = await self._pairs(wanted)
+        out: list[TokenRecord] = []
+        for mint in wanted:
+            fact = facts.get(mint) or MintFacts(mint)
+            decimals = fact.decimals if fact.decimals is not None else self._decimals.get(mint, 6)
+            out.append(
+                TokenRecord(
+                    mint=mint,
+                    symbol=fact.symbol or "",
+                    name=fact.name or "",
+                    created_at=fact.created_at or self._existed_by(mint, pairs.get(mint)),
+                    creator=fact.creator or "",
+                    decimals=decimals,
+                )
+            )
+        return out
+
+    def _existed_by(self, mint: str, pair: DexPair | None) -> datetime:
+        known = [t for t in (pair and pair.pair_created_at, self._first_seen.get(mint)) if t]
+        when = min(known) if known else self._clock()
+        log.info(
+            "%s: creation not found on chain; created_at = %s, the earliest time it is known "
+            "to exist",
+            mint,
+            when.isoformat(),
+        )
+        return when
+
+    async def _mint_facts(self, mints: Sequence[str]) -> dict[str, MintFacts]:
+        """Facts of ``mints``, remembering each creator (None too) for later calls."""
+        try:
+            facts = await fetch_mint_facts(self.rpc, mints)
+        except SourceError as exc:
+            log.warning("token facts of %d mints unavailable: %s", len(mints), exc)
+            return {}
+        for mint, fact in facts.items():
+            self._creators[mint] = fact.creator
+        return facts
+
+    async def _creators_of(self, mints: Sequence[str]) -> dict[str, str | None]:
+        missing = [m for m in mints if m not in self._creators]
+        if missing:
+            await self._mint_facts(missing)
+        return {m: self._creators.get(m) for m in mints}
+
+    async def _pairs(self, mints: Sequence[str]) -> dict[str, DexPair]:
+        try:
+            return await self.dex.pairs(mints)
+        except SourceError as exc:
+            log.warning("DexScreener unavailable for %d mints: %s", len(mints), exc)
+            return {}
+
+    # --- market ------------------------------------------------------------------------------
+
+    async def snapshots(
+        self, mints: Sequence[str], since: datetime | None, until: datetime
+    ) -> list[SnapshotRecord]:
+        wanted = list(dict.fromkeys(mints))
+        if not wanted:
+            return []
+        pairs = await self._pairs(wanted)
+        if not pairs:
+            return []
+        creators = await self._creators_of(list(pairs))
+        stats = await asyncio.gather(*(self._holders(m, creators.get(m)) for m in pairs))
+        out = [
+            s.apply(pair.snapshot) if s is not None else pair.snapshot
+            for pair, s in zip(pairs.values(), stats, strict=True)
+        ]
+        return sorted(out, key=lambda s: (s.ts, s.mint))
+
+    async def _holders(self, mint: str, creator: str | None) -> HolderStats | None:
+        async with self._holder_slots:
+            try:
+                return await fetch_holder_stats(self.rpc, mint, creator=creator)
+            except SourceError as exc:
+                log.warning("%s: holder statistics unavailable: %s", mint, exc)
+                return None
+
+    async def creator_trades(
+        self, mints: Sequence[str], since: datetime | None, until: datetime
+    ) -> list[TradeRecord]:
+        wanted = list(dict.fromkeys(mints))
+        if not wanted:
+            return []
+        by_creator: dict[str, set[str]] = {}
+        for mint, creator in (await self._creators_of(wanted)).items():
+            if creator:
+                by_creator.setdefault(creator, set()).add(mint)
+        if not by_creator:
+            return []
+        try:
+            pages = await self.rpc.new_signatures_many(
+                dict.fromkeys(by_creator), page_limit=self.creator_scan_limit, max_pages=1
+            )
+            todo = [
+                (creator, info)
+                for creator, infos in pages.items()
+                for info in infos
+                if not info.failed and _within(info.block_time, since, until)
+            ]
+            txs = await self.rpc.get_transactions([info.signature for _, info in todo])
+        except SourceError as exc:
+            log.warning("creator trades of %d mints unavailable: %s", len(wanted), exc)
+            return []
+        out: list[TradeRecord] = []
+        for (creator, info), tx in zip(todo, txs, strict=True):
+            if isinstance(tx, NotYet):
+                continue
+            out.extend(
+                t
+                for t in sol_trades(tx, creator, info)
+                if t.side == "sell"
+                and t.mint in by_creator[creator]
+                and _within(t.block_time, since, until)
+            )
+        return sorted(out, key=lambda t: t.chain_order)
+
+    async def context(self, since: datetime | None, until: datetime) -> list[ContextRecord]:
+        pair = (await self._pairs([WSOL_MINT])).get(WSOL_MINT)
+        if pair is None:
+            return []
+        return [ContextRecord(ts=pair.snapshot.ts, sol_price_usd=pair.snapshot.price_usd)]
+
+
+def _within(when: datetime | None, since: datetime | None, until: datetime) -> bool:
+    return when is not None and (since is None or when > since) and when <= until

@@ -1,0 +1,123 @@
+"""Positions and KOL stats kept in the database, rebuilt from trades and snapshots."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import col, delete, select
+
+from engine.storage import Database, MarketSnapshot, Position, Trade
+from engine.storage.convert import trade_record
+from engine.tracking.kolstats import KolStats, compute_stats
+from engine.tracking.positions import PEAK_WINDOW, PositionState, build_positions
+
+
+class PriceSeries:
+    """A token's snapshot prices, for peak lookups."""
+
+    def __init__(self, points: Iterable[tuple[datetime, float]]) -> None:
+        ordered = sorted(points)
+        self.ts = [p[0] for p in ordered]
+        self.price = [p[1] for p in ordered]
+
+    def peak_multiple(self, opened_at: datetime) -> float | None:
+        """Highest price in (opened_at, opened_at + PEAK_WINDOW] over the price at opening."""
+        i = bisect.bisect_right(self.ts, opened_at)
+        if i == 0 or i == len(self.ts):
+            return None
+        entry = self.price[i - 1]
+        j = bisect.bisect_right(self.ts, opened_at + PEAK_WINDOW)
+        if entry <= 0 or j <= i:
+            return None
+        return max(self.price[i:j]) / entry
+
+
+async def refresh_positions(db: Database, wallets: Iterable[str]) -> int:
+    """Rebuild the Position rows of ``wallets``; returns how many rows were written."""
+    wallets = sorted(set(wallets))
+    if not wallets:
+        return 0
+    async with db.session() as session:
+        trades = (
+            await session.exec(select(Trade).where(col(Trade.wallet).in_(wallets), Trade.is_kol))
+        ).all()
+        states = build_positions(trade_record(t) for t in trades)
+        mints = sorted({p.mint for p in states})
+        points: dict[str, list[tuple[datetime, float]]] = {}
+        for mint, ts, price in (
+            await session.exec(
+                select(MarketSnapshot.mint, MarketSnapshot.ts, MarketSnapshot.price_usd).where(
+                    col(MarketSnapshot.mint).in_(mints)
+                )
+            )
+        ).all():
+            points.setdefault(mint, []).append((ts, price))
+        series = {mint: PriceSeries(p) for mint, p in points.items()}
+        await session.exec(delete(Position).where(col(Position.wallet).in_(wallets)))
+        for state in states:
+            peak = (
+                series[state.mint].peak_multiple(state.opened_at) if state.mint in series else None
+            )
+            session.add(_row(state.with_peak(peak)))
+    return len(states)
+
+
+def _row(p: PositionState) -> Position:
+    return Position(
+        wallet=p.wallet,
+        mint=p.mint,
+        opened_at=p.opened_at,
+        closed_at=p.closed_at,
+        status=p.status,
+        tokens_bought_raw=p.tokens_bought_raw,
+        tokens_sold_raw=p.tokens_sold_raw,
+        cost_sol=p.cost_sol,
+        proceeds_sol=p.proceeds_sol,
+        realized_pnl_sol=p.realized_pnl_sol,
+        multiple=p.multiple,
+        peak_multiple=p.peak_multiple,
+    )
+
+
+def _state(row: Position) -> PositionState:
+    return PositionState(
+        wallet=row.wallet,
+        mint=row.mint,
+        opened_at=row.opened_at,
+        closed_at=row.closed_at,
+        tokens_bought_raw=row.tokens_bought_raw,
+        tokens_sold_raw=row.tokens_sold_raw,
+        cost_sol=row.cost_sol,
+        proceeds_sol=row.proceeds_sol,
+        realized_pnl_sol=row.realized_pnl_sol,
+        peak_multiple=row.peak_multiple,
+    )
+
+
+async def positions_of(db: Database, wallet: str) -> list[PositionState]:
+    async with db.session() as session:
+        rows = (
+            await session.exec(
+                select(Position).where(Position.wallet == wallet).order_by(col(Position.opened_at))
+            )
+        ).all()
+    return [_state(r) for r in rows]
+
+
+async def all_closed_positions(db: Database) -> list[PositionState]:
+    async with db.session() as session:
+        rows = (
+            await session.exec(select(Position).where(col(Position.closed_at).is_not(None)))
+        ).all()
+    return [_state(r) for r in rows]
+
+
+async def all_stats(db: Database) -> dict[str, KolStats]:
+    async with db.session() as session:
+        rows = (await session.exec(select(Position))).all()
+    by_wallet: dict[str, list[PositionState]] = {}
+    for row in rows:
+        by_wallet.setdefault(row.wallet, []).append(_state(row))
+    return {wallet: compute_stats(states) for wallet, states in by_wallet.items()}

@@ -1,0 +1,241 @@
+"""Payload envelopes, ``to_record``, and malformed input (always ``MalformedPayload``)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from engine.errors import MalformedPayload
+from engine.records import TradeRecord
+from engine.sources.solana import load_transactions, parse_payload_bytes, parse_transaction
+from tests.paths import SOLANA_FIXTURES
+
+FIXTURES = SOLANA_FIXTURES
+TX_DIR = FIXTURES / "getTransaction"
+RPC_DIR = FIXTURES / "rpc"
+
+
+def read(name: str) -> Any:
+    return json.loads((TX_DIR / name).read_bytes())
+
+
+def bare_result(name: str) -> dict[str, Any]:
+    (tx,) = load_transactions(read(name))
+    assert isinstance(tx, dict)
+    return tx
+
+
+# --- load_transactions ---------------------------------------------------------------------
+
+
+def test_json_rpc_envelope() -> None:
+    envelope = read("soltxs_pumpfun_sell_rpc.json")
+    assert set(envelope) == {"jsonrpc", "result", "id"}
+    assert load_transactions(envelope) == [envelope["result"]]
+
+
+def test_list_of_bare_results() -> None:
+    results = read("pumpfun_sell_0.json")
+    assert isinstance(results, list)
+    assert load_transactions(results) == results
+
+
+def test_bare_result_and_batch_of_envelopes() -> None:
+    envelope = read("soltxs_pumpfun_buy_rpc.json")
+    result = envelope["result"]
+    assert load_transactions(result) == [result]
+    batch = [envelope, read("soltxs_raydium_amm_v4_rpc.json")]
+    assert [tx["slot"] for tx in load_transactions(batch)] == [310945778, 310919903]
+
+
+def test_json_rpc_error_is_malformed_with_one_line() -> None:
+    error = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "error": {"code": -32602, "message": "Invalid param:\nWrongSize"},
+    }
+    with pytest.raises(MalformedPayload, match=r"JSON-RPC error -32602: Invalid param: WrongSize"):
+        load_transactions(error)
+    with pytest.raises(MalformedPayload, match=r"JSON-RPC error \(item 1\)"):
+        load_transactions([read("soltxs_pumpfun_buy_rpc.json"), error])
+
+
+def test_null_result_is_not_silently_dropped() -> None:
+    with pytest.raises(MalformedPayload, match="null"):
+        load_transactions({"jsonrpc": "2.0", "result": None, "id": 1})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "This is a broken data file",  # broken_data_0.json
+        42,
+        None,
+        [None],
+        [[read("pumpfun_sell_0.json")[0]]],
+        {"slot": 1, "meta": {}},
+        {"jsonrpc": "2.0", "id": 1},
+    ],
+)
+def test_shapes_that_are_not_transactions(payload: Any) -> None:
+    with pytest.raises(MalformedPayload):
+        load_transactions(payload)
+
+
+@pytest.mark.parametrize(
+    "name", ["getSignaturesForAddress_response.json", "getTokenLargestAccounts_response.json"]
+)
+def test_other_rpc_responses_are_not_transactions(name: str) -> None:
+    with pytest.raises(MalformedPayload, match="not a getTransaction result|got list"):
+        load_transactions(json.loads((RPC_DIR / name).read_bytes()))
+
+
+# --- parse_payload_bytes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [b"", b"{", b"\xff\xfe\x00garbage", b"[" * 100_000])
+def test_bytes_that_are_not_json(data: bytes) -> None:
+    with pytest.raises(MalformedPayload):
+        parse_payload_bytes(data)
+
+
+def test_bytes_for_another_wallet() -> None:
+    data = (TX_DIR / "pumpfun_buy_bundle.json").read_bytes()
+    (trade,) = parse_payload_bytes(data, wallet="GdCFP1doq784rQTHJDuvpLchVWoMtJwdAM8MQTCHWTuz")
+    assert (trade.token_amount_raw, trade.quote_amount_raw, trade.fee_lamports) == (
+        12023935360031,
+        397732218,
+        0,
+    )
+
+
+# --- to_record -----------------------------------------------------------------------------
+
+
+def test_to_record_of_a_sol_trade() -> None:
+    (trade,) = parse_transaction(bare_result("pumpfun_sell_0.json"))
+    assert trade.to_record() == TradeRecord(
+        signature="3bYXWjjNkVZpz3VWrp8Sh12usVCnzEqhYCnNNMQrMu7C8XHssi2WBTW37zukC5oyYTsAKYRtUQ1xhwFMY"
+        "FMH19VJ",
+        wallet="4DdrfiDHpmx55i4SPssxVzS9ZaKLb8qr45NKY9Er9nNh",
+        mint="CnNVDyM7GXBBcH8giuRYm17YCn6kpFTTbnd6Tx4hpump",
+        side="sell",
+        token_amount_raw=592443959000000,
+        decimals=6,
+        sol_amount_lamports=37052911064,
+        block_time=datetime(2024, 7, 20, 0, 40, tzinfo=UTC),
+        slot=278536429,
+        program="pumpfun",
+    )
+
+
+def test_to_record_refuses_a_usdc_trade() -> None:
+    (trade,) = parse_transaction(bare_result("jupiterAggregatorV6_sharedAccountsRoute_2.json"))
+    with pytest.raises(ValueError, match="not SOL"):
+        trade.to_record()
+
+
+def test_to_record_refuses_a_trade_without_block_time() -> None:
+    tx = copy.deepcopy(bare_result("pumpfun_sell_0.json"))
+    tx["blockTime"] = None
+    (trade,) = parse_transaction(tx)
+    assert trade.block_time is None
+    with pytest.raises(ValueError, match="no block time"):
+        trade.to_record()
+
+
+# --- malformed transactions ----------------------------------------------------------------
+
+
+def _mutated(change: str) -> dict[str, Any]:
+    tx = copy.deepcopy(bare_result("pumpfun_sell_0.json"))
+    meta = tx["meta"]
+    message = tx["transaction"]["message"]
+    if change == "no meta":
+        del tx["meta"]
+    elif change == "null meta":
+        tx["meta"] = None
+    elif change == "base64 transaction":
+        tx["transaction"] = ["AQAB", "base64"]
+    elif change == "no signatures":
+        tx["transaction"]["signatures"] = []
+    elif change == "keys not a list":
+        message["accountKeys"] = "4Ddrf"
+    elif change == "no keys":
+        message["accountKeys"] = []
+    elif change == "balances not a list":
+        meta["preBalances"] = "many"
+    elif change == "short balances":
+        meta["postBalances"].pop()
+    elif change == "lamports as strings":
+        meta["preBalances"] = [str(x) for x in meta["preBalances"]]
+    elif change == "float lamports":
+        meta["postBalances"][0] = 1.5
+    elif change == "amount not a string":
+        meta["postTokenBalances"][1]["uiTokenAmount"]["amount"] = 105061
+    elif change == "amount not an integer":
+        meta["postTokenBalances"][1]["uiTokenAmount"]["amount"] = "105061.5"
+    elif change == "no uiTokenAmount":
+        del meta["postTokenBalances"][1]["uiTokenAmount"]
+    elif change == "accountIndex out of range":
+        meta["postTokenBalances"][1]["accountIndex"] = 99
+    elif change == "negative accountIndex":
+        meta["postTokenBalances"][1]["accountIndex"] = -1
+    elif change == "programIdIndex out of range":
+        message["instructions"][-1]["programIdIndex"] = 99
+    elif change == "no fee":
+        del meta["fee"]
+    elif change == "slot as string":
+        tx["slot"] = "278536429"
+    elif change == "blockTime as string":
+        tx["blockTime"] = "yesterday"
+    elif change == "blockTime out of range":
+        tx["blockTime"] = 10**30
+    elif change == "token balances not a list":
+        meta["preTokenBalances"] = "none"
+    else:
+        raise AssertionError(change)
+    return tx
+
+
+CHANGES = [
+    "no meta",
+    "null meta",
+    "base64 transaction",
+    "no signatures",
+    "keys not a list",
+    "no keys",
+    "balances not a list",
+    "short balances",
+    "lamports as strings",
+    "float lamports",
+    "amount not a string",
+    "amount not an integer",
+    "no uiTokenAmount",
+    "accountIndex out of range",
+    "negative accountIndex",
+    "programIdIndex out of range",
+    "no fee",
+    "slot as string",
+    "blockTime as string",
+    "blockTime out of range",
+    "token balances not a list",
+]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_malformed_transaction(change: str) -> None:
+    tx = _mutated(change)
+    with pytest.raises(MalformedPayload) as info:
+        parse_transaction(tx)
+    message = str(info.value)
+    assert message and "\n" not in message
+
+
+def test_malformed_message_names_the_signature() -> None:
+    with pytest.raises(MalformedPayload, match=r"^transaction 3bYXWjjN\w+: missing field 'fee'$"):
+        parse_transaction(_mutated("no fee"))
