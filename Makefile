@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot engine ml tests bench
+	$(BIN)/ruff format --check bot engine ml tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy engine ml bot

@@ -28,8 +28,8 @@ sys.path.insert(
 
 from bot.telegram_face import start_telegram, stop_telegram  # noqa: E402
 from engine.config import Settings  # noqa: E402
-from engine.service import MoonbotService  # noqa: E402
 from engine.sim import SimConfig, SimSource, generate  # noqa: E402
+from engine.sim.demo import DemoService  # noqa: E402
 from tests.bot.fake_telegram import FakeTelegram, command_update  # noqa: E402
 
 
@@ -54,11 +54,12 @@ async def main(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         api = await FakeTelegram().start()
         settings = Settings(data_dir=Path(tmp), telegram_token=SecretStr(api.token), _env_file=None)  # type: ignore[call-arg]
-        service = await MoonbotService.open(settings, SimSource(generate(config)))
+        service = await DemoService.open(settings, SimSource(generate(config)))
+        assert isinstance(service, DemoService)
         for day in range(1, config.n_days + 1):
             await service.cycle(config.start + timedelta(days=day))
         await service.retrain()
-        mints = [m for m, *_ in await service.recent_signals(20)]
+        mints = [s.mint for s in await service.recent_signals(20)]
         app = await start_telegram(
             service, settings, base_url=api.base_url, base_file_url=api.base_file_url
         )

@@ -13,7 +13,6 @@ from bot.cli_models import register as register_model_commands
 from bot.cli_track import track_app
 from bot.clirun import open_moonbot, run_coro, run_with
 from engine.config import Settings
-from engine.errors import UserError
 
 app = typer.Typer(help="moonbot: learns what makes Solana memecoins moon.", no_args_is_help=True)
 app.add_typer(track_app, name="track")
@@ -112,14 +111,13 @@ def backtest() -> None:
     """Walk-forward backtest: the signals the model would have alerted on vs all signals."""
 
     async def show(service):  # type: ignore[no-untyped-def]
-        bt = await service.backtest()
-        r = bt.result
+        r = await service.backtest()
         console.print(
             f"Walk-forward by week, alert when {r.score_name} >= {r.threshold}:", markup=False
         )
         for name, g in (
-            ("all signals (before ML)", r.overall_all),
-            ("alerted (after ML)", r.overall_alerted),
+            ("all signals (before ML)", r.all_signals),
+            ("alerted (after ML)", r.alerted),
         ):
             lo, hi = g.share_2x_ci
             mlo, mhi = g.multiple_ci
@@ -129,7 +127,7 @@ def backtest() -> None:
                 markup=False,
             )
         console.print(
-            f"Per week: {len(r.weeks)} weeks scored · chart {bt.chart.resolve()}", markup=False
+            f"Per week: {r.n_weeks} weeks scored · chart {r.chart.resolve()}", markup=False
         )
 
     _with_service(show)
@@ -138,10 +136,10 @@ def backtest() -> None:
 @app.command()
 def bench() -> None:
     """Measure the hot paths and print the numbers (see BENCHMARKS.md for the full set)."""
-    from ml.bench import bench_explain
+    from engine.service import bench_model_paths
 
     console.print("One-row model paths (34 features, 400 rounds x 6 classes), ms:")
-    for name, stats in bench_explain().items():
+    for name, stats in bench_model_paths().items():
         shown = " · ".join(f"{k} {v:.3f}" for k, v in stats.items())
         console.print(f"  {name:<28} {shown}", markup=False)
 
@@ -155,49 +153,27 @@ def parse_tx(
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of trades")] = False,
 ) -> None:
     """Show the swaps moonbot reads from a transaction, and why there are none."""
-    import dataclasses
     import json
 
     from engine.errors import MoonbotError
-    from engine.sources.address import validate_address
-    from engine.sources.solana import load_transactions, parse_transaction
+    from engine.service import parse_transactions
 
     try:
-        who = validate_address(wallet, "wallet") if wallet else None
-        try:
-            payload = json.loads(file.read_bytes())
-        except OSError as exc:
-            raise UserError(f"cannot read {file}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise UserError(f"{file} is not JSON: {exc}") from None
-        per_tx = [(tx, parse_transaction(tx, who)) for tx in load_transactions(payload)]
+        parsed = parse_transactions(file, wallet)
     except MoonbotError as exc:
         console.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
-    trades = [t for _, found in per_tx for t in found]
     if as_json:
-        rows = [
-            {
-                **dataclasses.asdict(t),
-                "block_time": t.block_time.isoformat() if t.block_time else None,
-            }
-            for t in trades
-        ]
-        console.print_json(json.dumps(rows))
+        console.print_json(json.dumps([t for tx in parsed for t in tx.trades]))
         return
-    for tx, found in per_tx:
-        signature = (tx.get("transaction") or {}).get("signatures", ["?"])[0]
-        if not found:
-            why = (
-                "failed transaction"
-                if (tx.get("meta") or {}).get("err")
-                else "no swap against SOL/USDC/USDT"
-            )
-            console.print(f"{signature}: no trade ({why})", markup=False, soft_wrap=True)
-        for t in found:
+    for tx in parsed:
+        if not tx.trades:
+            why = "failed transaction" if tx.failed else "no swap against SOL/USDC/USDT"
+            console.print(f"{tx.signature}: no trade ({why})", markup=False, soft_wrap=True)
+        for t in tx.trades:
             console.print(
-                f"{t.signature[:16]}… {t.wallet} {t.side} {t.token_amount_raw} (dec {t.decimals}) of {t.mint} "
-                f"for {t.quote_amount_raw} of {t.quote_mint} via {t.program}, fee {t.fee_lamports}",
+                f"{t['signature'][:16]}… {t['wallet']} {t['side']} {t['token_amount_raw']} (dec {t['decimals']}) of {t['mint']} "
+                f"for {t['quote_amount_raw']} of {t['quote_mint']} via {t['program']}, fee {t['fee_lamports']}",
                 markup=False,
                 soft_wrap=True,
             )

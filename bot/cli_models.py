@@ -19,14 +19,14 @@ from engine.config import Settings
 from engine.errors import UserError
 
 if TYPE_CHECKING:
-    from engine.learning.modelops import (
+    from engine.views import (
         Evaluation,
         FileTrainReport,
-        ModelInfo,
+        ModelView,
         PredictionFile,
         PruneReport,
+        TrainReport,
     )
-    from engine.learning.training import TrainReport
 
 T = TypeVar("T")
 METRICS: tuple[str, ...] = ("log_loss", "accuracy", "auc_2x", "auc_10x", "n")
@@ -45,11 +45,11 @@ class ModelsService(Protocol):
         self, path: Path, out_path: Path, version: str | None
     ) -> PredictionFile: ...
 
-    async def list_models(self) -> list[ModelInfo]: ...
+    async def list_models(self) -> list[ModelView]: ...
 
-    async def promote_model(self, version: str) -> ModelInfo: ...
+    async def promote_model(self, version: str) -> ModelView: ...
 
-    async def rollback_model(self) -> ModelInfo: ...
+    async def rollback_model(self) -> ModelView: ...
 
     async def prune_models(self, keep: int) -> PruneReport: ...
 
@@ -69,6 +69,16 @@ ModelOption = Annotated[
 
 def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None:
     """Add ``train``, ``evaluate``, ``predict`` and the ``models`` sub-app to ``app``."""
+    _add_file_commands(app, open_service)
+    models = typer.Typer(
+        help="Saved outcome models: list, promote, roll back, prune.", no_args_is_help=True
+    )
+    _add_models_commands(models, open_service)
+    app.add_typer(models, name="models")
+
+
+def _add_file_commands(app: typer.Typer, open_service: OpenService) -> None:
+    """``train``, ``evaluate`` and ``predict``: fit, score and apply the outcome model."""
 
     def run(action: Callable[[ModelsService], Awaitable[T]]) -> T:
         return run_with(open_service, action)
@@ -121,9 +131,12 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
         _warn(result.warnings)
         say(f"wrote {result.n_rows} predictions of model {result.version} to {result.out_path}")
 
-    models = typer.Typer(
-        help="Saved outcome models: list, promote, roll back, prune.", no_args_is_help=True
-    )
+
+def _add_models_commands(models: typer.Typer, open_service: OpenService) -> None:
+    """``models list|promote|rollback|prune``: the commands on the saved models."""
+
+    def run(action: Callable[[ModelsService], Awaitable[T]]) -> T:
+        return run_with(open_service, action)
 
     @models.command("list")
     def list_() -> None:
@@ -132,11 +145,11 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
         if not infos:
             say("no saved models: train one with `moonbot train`")
             return
-        from engine.learning.modelops import metric_text, schema_ok
+        from bot.format import metric_text
 
         say(f"  {'version':<36} {'trained (UTC)':<19} {'rows':>6} {'log_loss':>9} {'auc_10x':>8}")
         for info in infos:
-            note = "" if schema_ok(info) else "  (other feature schema: must be retrained)"
+            note = "" if info.schema_ok else "  (other feature schema: must be retrained)"
             say(
                 f"{'*' if info.champion else ' '} {info.version:<36} {info.trained_at[:19]:<19} "
                 f"{info.n_samples:>6} {metric_text(info.metrics.get('log_loss')):>9} "
@@ -167,11 +180,9 @@ def register(app: typer.Typer, open_service: OpenService = open_moonbot) -> None
         for version in report.deleted:
             say(f"  deleted {version}")
 
-    app.add_typer(models, name="models")
-
 
 def _data_path(path: Path) -> Path:
-    from engine.learning.datafile import check_data_path
+    from engine.service import check_data_path
 
     try:
         check_data_path(path)
@@ -195,7 +206,7 @@ def _show_train(report: TrainReport, *, n_rows: int | None, warnings: Sequence[s
 
 
 def _table(lines: Sequence[tuple[str, dict[str, float]]]) -> None:
-    from engine.learning.modelops import metric_text
+    from bot.format import metric_text
 
     width = max(len(name) for name, _ in lines)
     say(" ".join([" " * width, *(f"{m:>9}" for m in METRICS)]))

@@ -16,10 +16,9 @@ import typer
 from bot.clirun import fail, open_moonbot, run_with, say
 from engine.config import Settings
 from engine.errors import UserError
-from engine.sources.address import validate_address
 
 if TYPE_CHECKING:
-    from engine.tracking.kols import BackfillReport, TrackChange, TrackedKol
+    from engine.views import BackfillReport, TrackChange, TrackedKol
 
 T = TypeVar("T")
 
@@ -56,10 +55,10 @@ def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
         tier: Annotated[str, typer.Option(help="elite, top or regular")] = "regular",
     ) -> None:
         """Track a wallet (or change the name and tier of a tracked one)."""
-        from engine.tracking.kols import check_name, check_tier
+        from engine.service import check_kol_name, check_tier
 
         wallet = _checked(address)
-        _guard(lambda: (check_tier(tier), check_name(name, wallet)))
+        _guard(lambda: (check_tier(tier), check_kol_name(name, wallet)))
         change = run(lambda service: service.track_add(wallet, name, tier))
         kol = change.kol
         say(f"{change.action} {kol.name} ({kol.tier}) {kol.wallet}")
@@ -92,10 +91,10 @@ def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
         days: Annotated[int, typer.Option(help="how many days back")] = 7,
     ) -> None:
         """Fetch a tracked wallet's swaps of the last N days from the chain."""
-        from engine.tracking.kols import check_days
+        from engine.service import check_backfill_days
 
         wallet = _checked(address)
-        _guard(lambda: check_days(days))
+        _guard(lambda: check_backfill_days(days))
         report = run(lambda service: service.track_backfill(wallet, days))
         say(
             f"{report.wallet}: {report.signatures} transactions since "
@@ -111,7 +110,9 @@ def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
 
 
 def _checked(address: str) -> str:
-    return _guard(lambda: validate_address(address, "wallet"))
+    from engine.service import check_address
+
+    return _guard(lambda: check_address(address, "wallet"))
 
 
 def _guard(check: Callable[[], T]) -> T:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import typer
 from rich.console import Console
 
 from engine.config import Settings
 from engine.errors import SourceError, UserError
-from engine.service import MoonbotService
+
+if TYPE_CHECKING:
+    from engine.service import MoonbotService
 
 
 class Closable(Protocol):
@@ -49,6 +51,8 @@ def run_coro(coro: Coroutine[Any, Any, T]) -> T:
 
 
 async def open_moonbot(settings: Settings) -> MoonbotService:
+    from engine.service import MoonbotService  # the engine loads when a command needs it
+
     return await MoonbotService.open(settings)
 
 

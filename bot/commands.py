@@ -15,8 +15,8 @@ from pathlib import Path
 
 from bot import format as fmt
 from engine.errors import SourceError, UserError
-from engine.learning.report import WeeklyReport
 from engine.service import MoonbotService
+from engine.views import WeeklyReport
 
 log = logging.getLogger(__name__)
 

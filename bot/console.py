@@ -9,7 +9,7 @@ from rich.text import Text
 from bot import format as fmt
 from bot.commands import Reply, dispatch
 from engine.service import MoonbotService
-from engine.signals.outbox import AlertView
+from engine.views import AlertView
 
 
 def show(console: Console, reply: Reply, title: str | None = None) -> None:

@@ -35,8 +35,9 @@ from bot import format as fmt
 from bot.commands import COMMANDS, Arg, Command, Reply, dispatch
 from bot.render import discord_markdown
 from engine.config import Settings
+from engine.errors import OutcomeUnknown
 from engine.service import MoonbotService
-from engine.signals.outbox import AlertView, OutcomeUnknown
+from engine.views import AlertView
 
 log = logging.getLogger(__name__)
 

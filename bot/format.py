@@ -12,13 +12,18 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
-from engine.learning.insights import InsightsReport
-from engine.learning.labels import CLASS_SHORT, CLASSES
-from engine.learning.training import TrainReport
-from engine.signals.outbox import AlertView
-from engine.signals.scoring import usd
-from engine.tracking.kols import TrackedKol
-from engine.views import KolProfile, Prediction, StatusReport
+from engine.views import (
+    CLASS_SHORT,
+    CLASSES,
+    AlertView,
+    InsightsReport,
+    KolProfile,
+    Prediction,
+    StatusReport,
+    TrackedKol,
+    TrainReport,
+    usd,
+)
 
 MAX_NAME = 40
 
@@ -34,6 +39,13 @@ def pct(value: float | None, digits: int = 0) -> str:
     if value is None or math.isnan(value):
         return "n/a"
     return f"{100 * value:.{digits}f}%"
+
+
+def metric_text(value: float | int | None) -> str:
+    """A metric for a table ("n/a" for NaN or absent)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return str(value) if isinstance(value, int) else f"{value:.4f}"
 
 
 def when(ts: datetime | None) -> str:

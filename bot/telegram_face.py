@@ -30,8 +30,9 @@ from bot import format as fmt
 from bot.commands import COMMANDS, Reply, dispatch
 from bot.render import telegram_html
 from engine.config import Settings
+from engine.errors import OutcomeUnknown
 from engine.service import MoonbotService
-from engine.signals.outbox import AlertView, OutcomeUnknown
+from engine.views import AlertView
 
 log = logging.getLogger(__name__)
 

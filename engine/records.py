@@ -66,7 +66,8 @@ class TradeRecord:
 
     @property
     def token_amount(self) -> float:
-        return self.token_amount_raw / 10**self.decimals
+        scale: int = 10**self.decimals  # int ** int is typed Any (a negative power is a float)
+        return self.token_amount_raw / scale
 
     @property
     def sol_amount(self) -> float:

@@ -6,53 +6,25 @@ never import a database session or the ML package.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from sqlmodel import col, func, select
-
 from engine.config import Settings
-from engine.errors import ModelUnavailable, UnknownKol, UnknownToken, UserError
-from engine.learning import modelops
-from engine.learning.backtest import Backtest, run_backtest
-from engine.learning.insights import InsightsReport, LabeledData, build_insights, latest_insights
-from engine.learning.labels import label_due
-from engine.learning.report import WeeklyReport, week_of, write_report
-from engine.learning.training import (
-    Dataset,
-    TrainReport,
-    labeled_dataset,
-    time_split,
-    train_and_compare,
-)
+from engine.errors import ModelUnavailable, UserError
 from engine.records import MarketSource
 from engine.signals import outbox
-from engine.signals.features import compute_features
-from engine.signals.inputs import load_inputs
-from engine.signals.opening import process_buys, unsignaled_buys
-from engine.signals.outbox import AlertView
+from engine.signals.opening import process_buys, signals_triggered, unsignaled_buys
 from engine.signals.scoring import Scorer
 from engine.sources.address import validate_address
-from engine.storage import (
-    Alert,
-    AppState,
-    Database,
-    Kol,
-    ModelVersion,
-    Outcome,
-    Signal,
-    Subscription,
-    Token,
-    Trade,
-)
+from engine.storage import Alert, AppState, Database, Kol, Outcome, Signal, Token, Trade
 from engine.tracking import kols
-from engine.tracking.kolforecast import kol_forecasts, leaderboard
-from engine.tracking.kolstats import KolStats, compute_stats
+from engine.tracking.kolstats import compute_stats
 from engine.tracking.positionstore import (
     all_closed_positions,
     all_stats,
@@ -61,17 +33,38 @@ from engine.tracking.positionstore import (
 )
 from engine.tracking.tracker import Tracker, last_poll
 from engine.views import (
+    AlertView,
+    BackfillReport,
+    BacktestGroup,
+    BacktestSummary,
+    ChannelAlerts,
     CycleReport,
+    Delivery,
+    Evaluation,
+    FileTrainReport,
+    InsightsReport,
     JobStatus,
     KolProfile,
+    ModelView,
+    ParsedTx,
     Prediction,
+    PredictionFile,
+    PruneReport,
+    SendAlert,
     StatusReport,
+    TrackChange,
+    TrackedKol,
+    TrainReport,
+    WeeklyReport,
 )
-from ml.metrics import evaluate_probs
-from ml.registry import ModelInfo, Registry
 
+# The learning side (xgboost, torch, pandas, matplotlib, shap) is imported by the methods that
+# need it, so that a command answered from the database starts in a fraction of a second.
 if TYPE_CHECKING:
+    from engine.learning.training import Dataset
     from engine.sim import SimConfig
+    from engine.sim.demo import DemoService as DemoService
+    from ml.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +91,74 @@ def make_source(settings: Settings, db: Database) -> MarketSource:
 
         return SimSource(generate(sim_config(settings)))
     raise UserError(f"data source {settings.source!r} is not available in this version")
+
+
+# --- checks a face runs on its input before it opens the service ------------------------------
+
+
+def check_address(text: str, what: str) -> str:
+    """A mint or wallet address, or ``InvalidAddress`` with a one-line reason."""
+    return validate_address(text, what)
+
+
+def check_tier(text: str) -> str:
+    return kols.check_tier(text)
+
+
+def check_kol_name(text: str | None, wallet: str) -> str:
+    return kols.check_name(text, wallet)
+
+
+def check_backfill_days(days: int) -> int:
+    return kols.check_days(days)
+
+
+def check_data_path(path: Path) -> Path:
+    """A CSV or Parquet file that exists, or ``DataFileError``."""
+    from engine.learning.datafile import check_data_path as check
+
+    check(path)
+    return path
+
+
+def parse_transactions(path: Path, wallet: str | None) -> list[ParsedTx]:
+    """The swaps read from a file of ``getTransaction`` results (one result, a response, or a
+    list of either), per transaction: what ``moonbot parse-tx`` shows."""
+    from engine.sources.solana import load_transactions, parse_transaction
+
+    who = validate_address(wallet, "wallet") if wallet else None
+    try:
+        payload = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UserError(f"{path} is not JSON: {exc}") from None
+    parsed = []
+    for tx in load_transactions(payload):
+        trades = [
+            {
+                **dataclasses.asdict(t),
+                "block_time": t.block_time.isoformat() if t.block_time else None,
+            }
+            for t in parse_transaction(tx, who)
+        ]
+        signature = (tx.get("transaction") or {}).get("signatures", ["?"])[0]
+        parsed.append(ParsedTx(str(signature), bool((tx.get("meta") or {}).get("err")), trades))
+    return parsed
+
+
+def bench_model_paths() -> dict[str, dict[str, float]]:
+    """``moonbot bench``: the one-row model paths (predict, explain), in milliseconds."""
+    from ml.bench import bench_explain
+
+    return bench_explain()
+
+
+async def open_demo(settings: Settings) -> DemoService:
+    """A fresh simulated market and database for ``moonbot demo`` (see ``engine.sim.demo``)."""
+    from engine.sim.demo import DemoService
+
+    return await DemoService.start(settings)
 
 
 class MoonbotService:
@@ -131,6 +192,8 @@ class MoonbotService:
 
     @classmethod
     async def open(cls, settings: Settings, source: MarketSource | None = None) -> MoonbotService:
+        from ml.registry import Registry
+
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.db_url)
         await db.create()
@@ -159,6 +222,8 @@ class MoonbotService:
     async def cycle(self, until: datetime) -> CycleReport:
         """One tracker poll and everything that follows from it: positions, signals, alerts,
         labels."""
+        from engine.learning.labels import label_due
+
         await self.tracker.sync_kols()
         poll = await self.tracker.poll(until)
         await refresh_positions(self.db, poll.wallets_with_trades)
@@ -199,16 +264,18 @@ class MoonbotService:
 
     async def label(self) -> int:
         """Label the signals whose horizon has passed (also done by every cycle)."""
+        from engine.learning.labels import label_due
+
         return (await label_due(self.db, await self.now(), self.horizon)).labeled
 
     async def refresh_stats(self) -> int:
         """Rebuild every KOL's positions and peaks from the stored trades and snapshots."""
-        async with self.db.session() as session:
-            wallets = list((await session.exec(select(Kol.wallet))).all())
-        return await refresh_positions(self.db, wallets)
+        return await refresh_positions(self.db, list(await kols.kol_names(self.db)))
 
     async def retrain(self, params: dict[str, Any] | None = None) -> TrainReport:
         """Train a candidate on the labeled signals, compare, promote or keep the champion."""
+        from engine.learning.training import labeled_dataset, record_model, train_and_compare
+
         async with self._train_lock:
             ds = await labeled_dataset(self.db)
             report = await asyncio.to_thread(
@@ -219,25 +286,7 @@ class MoonbotService:
                 min_gain=self.settings.promote_min_logloss_gain,
                 params=params,
             )
-            info = next(i for i in self.registry.list("outcome") if i.version == report.version)
-            async with self.db.session() as session:
-                if report.promoted:
-                    for row in (
-                        await session.exec(select(ModelVersion).where(ModelVersion.champion))
-                    ).all():
-                        row.champion = False
-                        session.add(row)
-                session.add(
-                    ModelVersion(
-                        version=info.version,
-                        kind=info.kind,
-                        path=str(info.path),
-                        feature_hash=info.feature_schema_hash,
-                        metrics=report.as_dict(),
-                        n_samples=report.n_train,
-                        champion=report.promoted,
-                    )
-                )
+            await record_model(self.db, self.registry.get(report.version), report)
             if report.promoted:
                 self.scorer.reload()
             return report
@@ -245,15 +294,12 @@ class MoonbotService:
     # --- questions ------------------------------------------------------------------------
 
     async def predict(self, mint_text: str) -> Prediction:
+        from engine.signals.features import compute_features
+        from engine.signals.inputs import token_state
+
         mint = validate_address(mint_text, "mint")
         now = await self.now()
-        async with self.db.session() as session:
-            token = await session.get(Token, mint)
-            if token is None:
-                raise UnknownToken(f"unknown token {mint}: no tracked KOL has traded it")
-            inputs = await load_inputs(session, mint, now)
-            signal = (await session.exec(select(Signal).where(Signal.mint == mint))).first()
-            outcome = await session.get(Outcome, signal.id) if signal and signal.id else None
+        token, inputs, signal, outcome = await token_state(self.db, mint, now)
         self.scorer.require_model()
         features = await asyncio.to_thread(compute_features, inputs)
         return Prediction(
@@ -268,28 +314,9 @@ class MoonbotService:
         )
 
     async def kol(self, query: str) -> KolProfile:
-        text = query.strip()
-        async with self.db.session() as session:
-            if len(text) >= 32:
-                wallet = validate_address(text, "wallet")
-                row = await session.get(Kol, wallet)
-                if row is None:
-                    raise UnknownKol(f"wallet {wallet} is not a tracked KOL")
-            else:
-                row = (
-                    await session.exec(select(Kol).where(func.lower(Kol.name) == text.lower()))
-                ).first()
-                if row is None:
-                    raise UnknownKol(
-                        f"no tracked KOL is named {text!r}: try /kol with a wallet address"
-                    )
-            triggered = (
-                await session.exec(
-                    select(func.count())
-                    .select_from(Signal)
-                    .where(Signal.trigger_wallet == row.wallet)
-                )
-            ).one()
+        from engine.tracking.kolforecast import kol_forecasts
+
+        row = await kols.find_kol(self.db, query)
         positions = await positions_of(self.db, row.wallet)
         stats = compute_stats(positions)
         forecasts = await asyncio.to_thread(
@@ -304,22 +331,13 @@ class MoonbotService:
                 self.settings.diamond_hand_threshold, self.settings.diamond_hand_min_positions
             ),
             recent=positions[-5:][::-1],
-            signals_triggered=int(triggered),
+            signals_triggered=await signals_triggered(self.db, row.wallet),
             forecasts=forecasts,
         )
 
-    async def top_kols(self, n: int = 5) -> list[tuple[str, str, KolStats]]:
-        """The KOLs with the best Diamond Hand scores (names and wallets for examples)."""
-        stats = await all_stats(self.db)
-        async with self.db.session() as session:
-            kols = {k.wallet: k for k in (await session.exec(select(Kol))).all()}
-        ranked = sorted(
-            ((w, s) for w, s in stats.items() if w in kols),
-            key=lambda ws: -(ws[1].diamond_hand_score or -1.0),
-        )
-        return [(kols[w].name, w, s) for w, s in ranked[:n]]
-
     async def _labeled(self, what: str) -> Dataset:
+        from engine.learning.training import labeled_dataset
+
         ds = await labeled_dataset(self.db)
         if len(ds) == 0:
             raise ModelUnavailable(f"no labeled signals yet: {what} need outcomes to learn from")
@@ -328,6 +346,8 @@ class MoonbotService:
     async def insights(self) -> InsightsReport:
         """The latest weekly report's insights while no signal has been labeled and no model
         promoted since it was written; else computed now."""
+        from engine.learning.insights import LabeledData, build_insights, latest_insights
+
         ds = await self._labeled("insights")
         stored = await asyncio.to_thread(
             latest_insights, self.settings.reports_dir, LabeledData.of(ds), self.scorer.version
@@ -340,9 +360,11 @@ class MoonbotService:
 
     async def report(self) -> WeeklyReport:
         """Write this week's report (charts) under the reports directory."""
+        from engine.learning.report import write_report
+        from engine.tracking.kolforecast import leaderboard
+
         ds = await self._labeled("reports")
-        async with self.db.session() as session:
-            names = {k.wallet: k.name for k in (await session.exec(select(Kol))).all()}
+        names = await kols.kol_names(self.db)
         positions = await all_closed_positions(self.db)
         now = await self.now()
         board = await asyncio.to_thread(leaderboard, positions, names, now)
@@ -356,69 +378,72 @@ class MoonbotService:
             now,
         )
 
-    async def backtest(self) -> Backtest:
+    async def backtest(self) -> BacktestSummary:
         """Walk-forward backtest on the labeled signals; the chart goes to the week's report dir."""
+        from engine.learning.backtest import run_backtest
+        from engine.learning.report import week_of
+        from engine.learning.training import labeled_dataset
+
         ds = await labeled_dataset(self.db)
         directory = self.settings.reports_dir / week_of(await self.now())
-        return await asyncio.to_thread(run_backtest, ds, directory)
+        bt = await asyncio.to_thread(run_backtest, ds, directory)
+        r = bt.result
+        all_signals, alerted = (
+            BacktestGroup(g.n, g.share_2x, g.share_2x_ci, g.multiple, g.multiple_ci)
+            for g in (r.overall_all, r.overall_alerted)
+        )
+        return BacktestSummary(
+            r.score_name, r.threshold, len(r.weeks), all_signals, alerted, bt.chart
+        )
 
     async def status(self) -> StatusReport:
-        async with self.db.session() as session:
-            counts = {}
+        from engine.learning.training import champion_metrics
+
+        counts = {
+            name: await self.db.count(table)
             for name, table in (
                 ("kols", Kol),
                 ("tokens", Token),
                 ("trades", Trade),
                 ("signals", Signal),
                 ("labeled", Outcome),
-            ):
-                counts[name] = int(
-                    (await session.exec(select(func.count()).select_from(table))).one()
-                )
-            counts["alerts_pending"] = int(
-                (
-                    await session.exec(
-                        select(func.count()).select_from(Alert).where(Alert.status == "pending")
-                    )
-                ).one()
             )
-            champion = (
-                await session.exec(select(ModelVersion).where(ModelVersion.champion))
-            ).first()
+        }
+        counts["alerts_pending"] = await self.db.count(Alert, Alert.status == "pending")
         return StatusReport(
             source=self.settings.source,
             as_of=await last_poll(self.db),
             counts=counts,
             model_version=self.scorer.version,
-            model_metrics=champion.metrics.get("metrics", {}) if champion else {},
+            model_metrics=await champion_metrics(self.db),
             jobs=self.job_status() if self.job_status is not None else [],
         )
 
     async def pending_alerts(self, channel: str | None = None) -> list[AlertView]:
         return await outbox.pending(self.db, channel)
 
-    async def deliver_alerts(self, channel: str, send: outbox.SendAlert) -> outbox.Delivery:
+    async def deliver_alerts(self, channel: str, send: SendAlert) -> Delivery:
         """Send the due alerts of ``channel`` (a prefix: "telegram:" is every Telegram chat)
         through ``send``, with retries and backoff for the ones that fail."""
         return await outbox.deliver(self.db, channel, send, now=datetime.now(UTC))
 
-    async def track_add(self, wallet: str, name: str | None, tier: str) -> kols.TrackChange:
+    async def track_add(self, wallet: str, name: str | None, tier: str) -> TrackChange:
         return await kols.add_kol(self.db, wallet, name, tier)
 
-    async def track_remove(self, wallet: str) -> kols.TrackedKol:
+    async def track_remove(self, wallet: str) -> TrackedKol:
         return await kols.remove_kol(self.db, wallet)
 
-    async def track_list(self) -> list[kols.TrackedKol]:
+    async def track_list(self) -> list[TrackedKol]:
         return await kols.list_kols(self.db)
 
-    async def track_backfill(self, wallet: str, days: int) -> kols.BackfillReport:
+    async def track_backfill(self, wallet: str, days: int) -> BackfillReport:
         return await kols.backfill(
             self.db, self.tracker.source, wallet, days=days, now=await self.now()
         )
 
     async def set_alerts(
         self, channel: str, *, enabled: bool | None = None, threshold: int | None = None
-    ) -> outbox.ChannelAlerts:
+    ) -> ChannelAlerts:
         return await outbox.set_channel(
             self.db,
             channel,
@@ -429,17 +454,13 @@ class MoonbotService:
 
     async def subscribed_channels(self, prefix: str) -> list[str]:
         """Channels (e.g. every "telegram:" chat) with alerts and reports turned on."""
-        async with self.db.session() as session:
-            rows = await session.exec(
-                select(Subscription.channel).where(
-                    col(Subscription.enabled), col(Subscription.channel).startswith(prefix)
-                )
-            )
-            return list(rows.all())
+        return await outbox.subscribed_channels(self.db, prefix)
 
     # --- models from files (moonbot train --data / evaluate / predict / models) ---------------
 
-    async def train_from_file(self, path: Path) -> modelops.FileTrainReport:
+    async def train_from_file(self, path: Path) -> FileTrainReport:
+        from engine.learning import modelops
+
         async with self._train_lock:
             result = await asyncio.to_thread(
                 modelops.train_from_file,
@@ -451,59 +472,38 @@ class MoonbotService:
         self.scorer.reload()
         return result
 
-    async def evaluate_file(self, path: Path, version: str | None) -> modelops.Evaluation:
+    async def evaluate_file(self, path: Path, version: str | None) -> Evaluation:
+        from engine.learning import modelops
+
         return await asyncio.to_thread(modelops.evaluate_file, self.registry, path, version)
 
-    async def predict_file(
-        self, path: Path, out_path: Path, version: str | None
-    ) -> modelops.PredictionFile:
+    async def predict_file(self, path: Path, out_path: Path, version: str | None) -> PredictionFile:
+        from engine.learning import modelops
+
         return await asyncio.to_thread(
             modelops.predict_file, self.registry, path, out_path, version
         )
 
-    async def list_models(self) -> list[ModelInfo]:
+    async def list_models(self) -> list[ModelView]:
+        from engine.learning import modelops
+
         return modelops.list_models(self.registry)
 
-    async def promote_model(self, version: str) -> ModelInfo:
+    async def promote_model(self, version: str) -> ModelView:
+        from engine.learning import modelops
+
         info = modelops.promote(self.registry, version)
         self.scorer.reload()
         return info
 
-    async def rollback_model(self) -> ModelInfo:
+    async def rollback_model(self) -> ModelView:
+        from engine.learning import modelops
+
         info = modelops.rollback(self.registry)
         self.scorer.reload()
         return info
 
-    async def prune_models(self, keep: int) -> modelops.PruneReport:
+    async def prune_models(self, keep: int) -> PruneReport:
+        from engine.learning import modelops
+
         return modelops.prune(self.registry, keep)
-
-    async def skip_pending_alerts(self) -> int:
-        """Mark all pending alerts skipped, e.g. after back-filling history."""
-        return await outbox.skip_pending(self.db)
-
-    async def recent_signals(self, n: int = 5) -> list[tuple[str, str, datetime, int]]:
-        """(mint, symbol, ts, score) of the newest signals."""
-        async with self.db.session() as session:
-            rows = (
-                await session.exec(
-                    select(Signal.mint, Token.symbol, Signal.ts, Signal.score)
-                    .join(Token, col(Token.mint) == col(Signal.mint))
-                    .order_by(col(Signal.ts).desc())
-                    .limit(n)
-                )
-            ).all()
-        return [(m, s, t, sc) for m, s, t, sc in rows]
-
-    async def holdout_comparison(
-        self, oracle: Callable[[str], Sequence[float]]
-    ) -> dict[str, dict[str, float]]:
-        """The champion and a reference (the simulator's oracle) on the current holdout."""
-        model = self.scorer.require_model()
-        ds = await labeled_dataset(self.db)
-        _, holdout = time_split(ds, self.settings.holdout_fraction)
-        probs = model.predict_proba(holdout.X)
-        reference = np.array([oracle(m) for m in holdout.mints], dtype=float)
-        return {
-            "model": evaluate_probs(probs, holdout.y, holdout.multiples),
-            "oracle": evaluate_probs(reference, holdout.y, holdout.multiples),
-        }

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from ml.classes import BOUNDARIES, N_CLASSES
+from ml.classes import N_CLASSES, labels_for_multiples
 from ml.metrics import p_at_least, wilson_interval
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
@@ -80,8 +80,8 @@ def p_10x(probs: np.ndarray) -> np.ndarray:
 
 
 def labels_from_multiples(multiples: np.ndarray) -> np.ndarray:
-    """Outcome class per max multiple (``ml.classes.BOUNDARIES``: < 1.5x rug ... >= 100x)."""
-    return np.searchsorted(np.asarray(BOUNDARIES), multiples, side="right").astype(np.int64)
+    """Outcome class per max multiple: the one rule, ``ml.classes.labels_for_multiples``."""
+    return labels_for_multiples(multiples)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,4 +293,5 @@ def _week_start(ts: np.ndarray) -> np.ndarray:
     days = ts.astype("datetime64[D]")
     # 1970-01-01 was a Thursday: (days + 3) % 7 is the weekday, Monday = 0
     weekday = (days.astype(np.int64) + 3) % 7
-    return (days - weekday.astype("timedelta64[D]")).astype("datetime64[ns]")
+    monday: np.ndarray = (days - weekday.astype("timedelta64[D]")).astype("datetime64[ns]")
+    return monday

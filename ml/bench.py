@@ -18,7 +18,7 @@ import xgboost as xgb
 from ml.explain import prepare_reasons, top_reasons
 from ml.outcome import OutcomeModel
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 def _percentiles_ms(fn: Callable[[], object], repeats: int) -> dict[str, float]:
@@ -71,5 +71,5 @@ def bench_explain(
         "xgboost_pred_contribs_1row": _percentiles_ms(xgboost_contribs, max(50, repeats // 5)),
         "reason_tables_build": {"seconds": build_s},
     }
-    logger.info("explain bench: %s", result)
+    log.info("explain bench: %s", result)
     return result

@@ -79,7 +79,8 @@ def _class_slopes(model: OutcomeModel, mu: np.ndarray, bias: np.ndarray) -> np.n
     near = np.abs(mu - bias) < step
     hi = np.where(near, mu + step, mu)
     lo = np.where(near, mu - step, bias)
-    return (model.aft_log_probs(hi) - model.aft_log_probs(lo)) / (hi - lo)[:, None]
+    slopes: np.ndarray = (model.aft_log_probs(hi) - model.aft_log_probs(lo)) / (hi - lo)[:, None]
+    return slopes
 
 
 def shap_contributions(model: OutcomeModel, X: pd.DataFrame) -> np.ndarray:
@@ -120,7 +121,8 @@ def _big_contributions(model: OutcomeModel, row: np.ndarray) -> np.ndarray:
     )
     mu = np.asarray(margin, dtype=np.float64).reshape(1)
     slopes = _class_slopes(model, mu, mu - phi.sum())[0]
-    return slopes[_BIG, None] * phi[None, :]
+    big: np.ndarray = slopes[_BIG, None] * phi[None, :]
+    return big
 
 
 def top_reasons(model: OutcomeModel, X_row: pd.DataFrame, k: int = 3) -> list[Reason]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 MISSING_SUFFIX = "__missing"
 _MIN_STD = 1e-12
@@ -44,7 +44,7 @@ class Preprocessing:
             if present.size:
                 medians[j] = float(np.median(present))
             else:
-                logger.warning("feature %s is missing in every training row", names[j])
+                log.warning("feature %s is missing in every training row", names[j])
         has_missing = np.asarray(missing.any(axis=0), dtype=bool)
         indicators = [str(n) for n, flag in zip(names, has_missing, strict=True) if flag]
         filled = _impute(values, missing, medians, has_missing)
@@ -72,7 +72,8 @@ class Preprocessing:
         missing = ~np.isfinite(values)
         indicator_mask = np.isin(self.feature_names, self.indicator_features)
         filled = _impute(values, missing, self.medians, indicator_mask)
-        return ((filled - self.means) / self.stds).astype(np.float32)
+        scaled: np.ndarray = ((filled - self.means) / self.stds).astype(np.float32)
+        return scaled
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -58,18 +58,15 @@ from ml.frame import as_labels, feature_names_of
 from ml.frame import to_matrix as frame_to_matrix
 from ml.metrics import log_loss
 from ml.params import Params
-from ml.schema import feature_schema_hash
 from ml.sidecar import (
     MODEL_FILE,
-    SIDECAR_FILE,
     library_versions,
-    read_sidecar,
-    write_json_atomic,
+    load_model_dir,
+    save_model_dir,
 )
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
-SIDECAR_FORMAT = 1
 _VALID_METRIC = "calibrated_mlogloss"
 # Up to this many rows, predict on one thread: waking OpenMP threads costs more than the work,
 # and on a busy machine a 2-thread one-row predict was measured 3-40x slower than 1 thread.
@@ -103,24 +100,6 @@ _PARAM_NAMES: tuple[str, ...] = (
     "validation_fraction",
     "n_jobs",
     "random_state",
-)
-# Keys the sidecar writes itself; ``save(metadata=...)`` may not overwrite them.
-_RESERVED_KEYS = frozenset(
-    {
-        "format",
-        "kind_of_model",
-        "feature_names",
-        "feature_schema_hash",
-        "classes",
-        "params",
-        "class_weights",
-        "aft_scale",
-        "best_iteration",
-        "best_score",
-        "n_train",
-        "n_valid",
-        "versions",
-    }
 )
 
 
@@ -261,7 +240,7 @@ class OutcomeModel(Params):
             if self.early_stopping_rounds is not None and self.validation_fraction > 0:
                 n_valid = int(round(len(X) * self.validation_fraction))
                 if n_valid == 0 or n_valid >= len(X):
-                    logger.warning(
+                    log.warning(
                         "%d rows are too few for a %.0f%% validation split; "
                         "training without early stopping",
                         len(X),
@@ -296,7 +275,7 @@ class OutcomeModel(Params):
         self.n_train_: int = len(x_train)
         self.n_valid_: int = 0 if x_valid is None else len(x_valid)
         self.evals_result_: dict[str, Any] = evals_result
-        logger.info(
+        log.info(
             "outcome model (%s): %d train / %d valid rows, %d features, best iteration %d, "
             "valid log-loss %s",
             self.objective,
@@ -444,14 +423,15 @@ class OutcomeModel(Params):
     def aft_log_probs(self, mu: np.ndarray) -> np.ndarray:
         """``aft``: the class log-probabilities for location(s) ``mu`` (log multiple)."""
         assert self.aft_scale_ is not None, "aft_log_probs is for objective='aft'"
-        return np.log(aft_class_probs(np.atleast_1d(mu), self.aft_scale_))
+        log_probs: np.ndarray = np.log(aft_class_probs(np.atleast_1d(mu), self.aft_scale_))
+        return log_probs
 
     def proba_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """``predict_proba`` for a matrix already in ``feature_names_`` order."""
         self._check_fitted()
         logits = self._margin(matrix) - self._log_w
         logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
+        probs: np.ndarray = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         return probs
 
@@ -472,49 +452,37 @@ class OutcomeModel(Params):
         not reuse the sidecar's own keys. numpy values are converted to plain JSON types.
         """
         self._check_fitted()
-        clash = sorted(set(metadata) & _RESERVED_KEYS)
-        if clash:
-            raise ValueError(f"metadata may not overwrite sidecar keys: {', '.join(clash)}")
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        self.booster_.save_model(str(path / MODEL_FILE))
-        sidecar: dict[str, Any] = {
-            "format": SIDECAR_FORMAT,
-            "kind_of_model": f"xgboost-{self.objective}",
-            "feature_names": list(self.feature_names_),
-            "feature_schema_hash": feature_schema_hash(self.feature_names_),
-            "classes": list(CLASSES),
-            "params": self.get_params(),
-            "class_weights": self.class_weights_,
-            "aft_scale": self.aft_scale_,
-            "best_iteration": self.best_iteration_,
-            "best_score": self.best_score_,
-            "n_train": self.n_train_,
-            "n_valid": self.n_valid_,
-            "versions": library_versions(),
-        }
-        sidecar.update(metadata)
-        write_json_atomic(path / SIDECAR_FILE, sidecar)
-        return path
+        booster = self.booster_
+        return save_model_dir(
+            directory,
+            model_file=MODEL_FILE,
+            write_model=lambda tmp: booster.save_model(str(tmp)),
+            kind_of_model=f"xgboost-{self.objective}",
+            feature_names=self.feature_names_,
+            fields={
+                "classes": list(CLASSES),
+                "params": self.get_params(),
+                "class_weights": self.class_weights_,
+                "aft_scale": self.aft_scale_,
+                "best_iteration": self.best_iteration_,
+                "best_score": self.best_score_,
+                "n_train": self.n_train_,
+                "n_valid": self.n_valid_,
+            },
+            versions=library_versions(),
+            metadata=metadata,
+        )
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> OutcomeModel:
         """Restore a model written by ``save``."""
-        path = Path(directory)
-        sidecar = read_sidecar(path)
-        model_path = path / MODEL_FILE
-        if not model_path.is_file():
-            raise FileNotFoundError(f"no {MODEL_FILE} in {path}")
-        if tuple(sidecar.get("classes", ())) != CLASSES:
-            raise ValueError(f"{path} was trained on classes {sidecar.get('classes')!r}")
-        names = [str(n) for n in sidecar["feature_names"]]
-        if feature_schema_hash(names) != sidecar.get("feature_schema_hash"):
-            raise ValueError(f"{path / SIDECAR_FILE}: feature_schema_hash does not match its names")
+        saved = load_model_dir(directory, model_file=MODEL_FILE, classes=CLASSES)
+        path, sidecar, names = saved.directory, saved.sidecar, saved.feature_names
         params = {k: v for k, v in sidecar["params"].items() if k in _PARAM_NAMES}
         params.setdefault("objective", "softprob")  # sidecars from before the AFT objective
         model = cls(**params)
         booster = xgb.Booster()
-        booster.load_model(str(model_path))
+        booster.load_model(str(saved.model_path))
         booster.set_param({"nthread": int(model.n_jobs)})
         if booster.feature_names is not None and list(booster.feature_names) != names:
             raise ValueError(f"{path}: booster feature names differ from the sidecar")
@@ -557,7 +525,8 @@ _Fitted = tuple[xgb.Booster, int, float | None, dict[str, Any], np.ndarray, floa
 def aft_class_probs(mu: np.ndarray, scale: float) -> np.ndarray:
     """Class probabilities of ``log(multiple) ~ Normal(mu, scale)``, shape ``(n, 6)``."""
     cdf = ndtr((_LOG_EDGES[None, :] - np.asarray(mu, dtype=np.float64)[:, None]) / scale)
-    return np.clip(np.diff(cdf, axis=1), _MIN_PROB, 1.0)
+    probs: np.ndarray = np.clip(np.diff(cdf, axis=1), _MIN_PROB, 1.0)
+    return probs
 
 
 def _as_multiples(multiples: Sequence[float] | np.ndarray | None, n_rows: int) -> np.ndarray:

@@ -30,7 +30,7 @@ from ml.outcome import OutcomeModel
 from ml.schema import feature_schema_hash
 from ml.sidecar import SIDECAR_FILE, read_sidecar, write_json_atomic
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _KIND_RE = re.compile(r"[a-z0-9][a-z0-9_]*")
 _VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -126,7 +126,7 @@ class Registry:
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-        logger.info("saved %s model %s (%d samples)", kind, version, n_samples)
+        log.info("saved %s model %s (%d samples)", kind, version, n_samples)
         if self.champion(kind) is None:
             self._write_champion(kind, version)
         return self.get(version)
@@ -135,7 +135,7 @@ class Registry:
         """Make ``version`` the champion of its kind."""
         info = self.get(version)
         self._write_champion(info.kind, info.version)
-        logger.info("promoted %s to %s champion", info.version, info.kind)
+        log.info("promoted %s to %s champion", info.version, info.kind)
         return self.get(version)
 
     def _write_champion(self, kind: str, version: str) -> None:
@@ -172,7 +172,7 @@ class Registry:
             try:
                 sidecar = read_sidecar(path)
             except ValueError as exc:  # a corrupt sidecar must not hide the other models
-                logger.warning("skipping %s: %s", path, exc)
+                log.warning("skipping %s: %s", path, exc)
                 continue
             model_kind = str(sidecar.get("kind", ""))
             if kind is not None and model_kind != kind:
@@ -191,7 +191,7 @@ class Registry:
         try:
             return self.get(version)
         except ModelNotFound:
-            logger.warning("champion pointer for %s names missing version %s", kind, version)
+            log.warning("champion pointer for %s names missing version %s", kind, version)
             return None
 
     def resolve(
@@ -235,7 +235,7 @@ class Registry:
         try:
             data = _read_json_object(pointer)
         except ValueError as exc:
-            logger.warning("unreadable champion pointer %s: %s", pointer, exc)
+            log.warning("unreadable champion pointer %s: %s", pointer, exc)
             return None
         version = data.get("version")
         return version if isinstance(version, str) else None

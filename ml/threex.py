@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -50,13 +49,11 @@ from ml.frame import feature_names_of
 from ml.frame import to_matrix as frame_to_matrix
 from ml.impute import Preprocessing
 from ml.params import Params
-from ml.schema import feature_schema_hash
-from ml.sidecar import SIDECAR_FILE, library_versions, read_sidecar, write_json_atomic
+from ml.sidecar import library_versions, load_model_dir, save_model_dir
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 TORCH_MODEL_FILE = "model.pt"
-SIDECAR_FORMAT = 1
 THREEX_MULTIPLE = 3.0
 MIN_PLATT_POSITIVES = 5
 
@@ -73,26 +70,6 @@ _PARAM_NAMES: tuple[str, ...] = (
     "device",
     "n_threads",
     "random_state",
-)
-_RESERVED_KEYS = frozenset(
-    {
-        "format",
-        "kind_of_model",
-        "feature_names",
-        "feature_schema_hash",
-        "params",
-        "n_inputs",
-        "preprocessing",
-        "threshold",
-        "threshold_rule",
-        "calibration",
-        "pos_weight",
-        "best_epoch",
-        "n_train",
-        "n_valid",
-        "validation_metrics",
-        "versions",
-    }
 )
 
 
@@ -292,7 +269,7 @@ class ThreeXNet(Params):
             evaluate(valid_truth, valid_scores, self.threshold_) if n_valid else {}
         )
         self.fit_seconds_: float = time.perf_counter() - started
-        logger.info(
+        log.info(
             "3x+ net: %d train / %d valid rows, %d inputs, pos_weight %.1f, best epoch %d of %d, "
             "threshold %.4f (%s), %.1f s",
             n_train,
@@ -318,7 +295,8 @@ class ThreeXNet(Params):
             return np.zeros(0, dtype=np.float64)
         with torch_threads(self.n_threads), torch.no_grad():
             out = self.net_(torch.from_numpy(inputs).to(self.device_)).squeeze(1)
-        return out.cpu().numpy().astype(np.float64)
+        logits: np.ndarray = out.cpu().numpy().astype(np.float64)
+        return logits
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """The logit per row, shape ``(n,)``."""
@@ -346,54 +324,35 @@ class ThreeXNet(Params):
     ) -> Path:
         """Write ``model.pt`` (``state_dict``) and the ``model.json`` sidecar; return the dir."""
         self._check_fitted()
-        metadata = dict(metadata or {})
-        clash = sorted(set(metadata) & _RESERVED_KEYS)
-        if clash:
-            raise ValueError(f"metadata may not overwrite sidecar keys: {', '.join(clash)}")
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu() for k, v in self.net_.state_dict().items()}
-        fd, tmp = tempfile.mkstemp(prefix=f".{TORCH_MODEL_FILE}.", suffix=".tmp", dir=path)
-        os.close(fd)
-        try:
-            torch.save(state, tmp)
-            os.replace(tmp, path / TORCH_MODEL_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        sidecar: dict[str, Any] = {
-            "format": SIDECAR_FORMAT,
-            "kind_of_model": "torch-mlp-binary-3x",
-            "feature_names": list(self.feature_names_),
-            "feature_schema_hash": feature_schema_hash(self.feature_names_),
-            "params": self.get_params(),
-            "n_inputs": len(self.preprocessing_.output_names),
-            "preprocessing": self.preprocessing_.to_json(),
-            "threshold": self.threshold_,
-            "threshold_rule": self.threshold_rule_,
-            "calibration": self.calibration_,
-            "pos_weight": self.pos_weight_,
-            "best_epoch": self.best_epoch_,
-            "n_train": self.n_train_,
-            "n_valid": self.n_valid_,
-            "validation_metrics": self.validation_metrics_,
-            "versions": {**library_versions(), "torch": torch.__version__},
-        }
-        sidecar.update(metadata)
-        write_json_atomic(path / SIDECAR_FILE, sidecar)
-        return path
+        return save_model_dir(
+            directory,
+            model_file=TORCH_MODEL_FILE,
+            write_model=lambda tmp: torch.save(state, tmp),
+            kind_of_model="torch-mlp-binary-3x",
+            feature_names=self.feature_names_,
+            fields={
+                "params": self.get_params(),
+                "n_inputs": len(self.preprocessing_.output_names),
+                "preprocessing": self.preprocessing_.to_json(),
+                "threshold": self.threshold_,
+                "threshold_rule": self.threshold_rule_,
+                "calibration": self.calibration_,
+                "pos_weight": self.pos_weight_,
+                "best_epoch": self.best_epoch_,
+                "n_train": self.n_train_,
+                "n_valid": self.n_valid_,
+                "validation_metrics": self.validation_metrics_,
+            },
+            versions={**library_versions(), "torch": torch.__version__},
+            metadata=metadata,
+        )
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], *, device: str | None = None) -> ThreeXNet:
         """Restore a model written by ``save`` (``device`` overrides the saved parameter)."""
-        path = Path(directory)
-        sidecar = read_sidecar(path)
-        weights = path / TORCH_MODEL_FILE
-        if not weights.is_file():
-            raise FileNotFoundError(f"no {TORCH_MODEL_FILE} in {path}")
-        names = [str(n) for n in sidecar["feature_names"]]
-        if feature_schema_hash(names) != sidecar.get("feature_schema_hash"):
-            raise ValueError(f"{path / SIDECAR_FILE}: feature_schema_hash does not match its names")
+        saved = load_model_dir(directory, model_file=TORCH_MODEL_FILE)
+        path, sidecar, names = saved.directory, saved.sidecar, saved.feature_names
         params = {k: v for k, v in sidecar["params"].items() if k in _PARAM_NAMES}
         params["hidden"] = tuple(int(h) for h in params.get("hidden", (64, 32)))
         if device is not None:
@@ -405,7 +364,7 @@ class ThreeXNet(Params):
         n_inputs = len(prep.output_names)
         if int(sidecar["n_inputs"]) != n_inputs:
             raise ValueError(f"{path}: n_inputs does not match the preprocessing statistics")
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        state = torch.load(saved.model_path, map_location="cpu", weights_only=True)
         net = build_net(n_inputs, model.hidden, model.dropout)
         net.load_state_dict(state, strict=True)
         model.device_ = resolve_device(model.device)

@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.learning.labels import CLASSES
 from engine.learning.training import Dataset
+from engine.views import ClassRate, InsightsReport, PatternView
 from ml.charts.base import feature_importance_figure, figure_to_png
 from ml.explain import global_importance
 from ml.metrics import wilson_interval
@@ -26,19 +27,12 @@ from ml.rules.miner import mine_patterns
 from ml.rules.patterns import Condition, Pattern
 from ml.sidecar import write_json_atomic
 
-RECENT_ROWS = 3000
+RECENT_ROWS = 3000  # the latest labeled signals that insights and the weekly report describe
 INSIGHTS_FILE = "insights.json"
 CHART_FILE = "feature_importance.png"
 _FORMAT = 1
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ClassRate:
-    name: str
-    count: int
-    ci: tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +45,6 @@ class LabeledData:
     @classmethod
     def of(cls, ds: Dataset) -> LabeledData:
         return cls(len(ds), max(ds.ts) if len(ds) else None)
-
-
-@dataclass(frozen=True, slots=True)
-class InsightsReport:
-    n_signals: int
-    model_version: str | None
-    top_features: list[tuple[str, float]]
-    class_rates: list[ClassRate]
-    winning: list[Pattern]
-    losing: list[Pattern]
-    chart_path: Path | None
-    week: str | None = None  # the weekly report these come from; None: computed just now
 
 
 def build_insights(
@@ -89,8 +71,8 @@ def build_insights(
         model_version=model_version,
         top_features=top,
         class_rates=rates,
-        winning=mined.winning[:3],
-        losing=mined.losing[:3],
+        winning=[pattern_view(p) for p in mined.winning[:3]],
+        losing=[pattern_view(p) for p in mined.losing[:3]],
         chart_path=chart,
     )
 
@@ -149,9 +131,24 @@ def latest_insights(
     return replace(report, week=report.week or directory.name)
 
 
-def _pattern_json(p: Pattern) -> dict[str, Any]:
+def pattern_view(p: Pattern) -> PatternView:
+    """A mined pattern as the faces show it."""
+    return PatternView(
+        conditions=tuple((c.feature, c.op, c.threshold) for c in p.conditions),
+        condition=p.condition,
+        n=p.n,
+        wins_2x=p.wins_2x,
+        wins_10x=p.wins_10x,
+        base_2x=p.base_2x,
+        base_10x=p.base_10x,
+        ci_2x=p.ci_2x,
+        ci_10x=p.ci_10x,
+    )
+
+
+def _pattern_json(p: PatternView) -> dict[str, Any]:
     return {
-        "conditions": [[c.feature, c.op, c.threshold] for c in p.conditions],
+        "conditions": [list(c) for c in p.conditions],
         "n": p.n,
         "wins_2x": p.wins_2x,
         "wins_10x": p.wins_10x,
@@ -160,14 +157,16 @@ def _pattern_json(p: Pattern) -> dict[str, Any]:
     }
 
 
-def _pattern(data: dict[str, Any]) -> Pattern:
-    return Pattern.of(
-        [Condition(str(f), str(op), float(t)) for f, op, t in data["conditions"]],
-        int(data["n"]),
-        int(data["wins_2x"]),
-        int(data["wins_10x"]),
-        float(data["base_2x"]),
-        float(data["base_10x"]),
+def _pattern(data: dict[str, Any]) -> PatternView:
+    return pattern_view(
+        Pattern.of(
+            [Condition(str(f), str(op), float(t)) for f, op, t in data["conditions"]],
+            int(data["n"]),
+            int(data["wins_2x"]),
+            int(data["wins_10x"]),
+            float(data["base_2x"]),
+            float(data["base_10x"]),
+        )
     )
 
 

@@ -6,13 +6,13 @@ snapshot in its window stays unlabeled (and is reported).
 
 Classes: ratio < 1.5 rug(0) · < 5 small_win(1) · < 10 medium_win(2) · < 50 big_win(3)
 · < 100 moonshot(4) · otherwise mega_moon(5). A boundary belongs to the class above it (exactly
-5.0 is medium_win). This is the one labelling rule: ``ml.classes`` holds the class table (ml
-cannot import engine), and everything that labels a multiple calls ``label_for_multiple``.
+5.0 is medium_win). This is the one labelling rule: ``ml.classes`` holds the class table and
+``label_for_multiple`` (ml cannot import engine; ``labels_for_multiples`` is its array form), and
+everything that labels a multiple calls it.
 """
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 from dataclasses import dataclass
@@ -22,7 +22,14 @@ from typing import Final
 from sqlmodel import col, select
 
 from engine.storage import Database, MarketSnapshot, Outcome, Signal
-from ml.classes import BIG_CLASSES, BOUNDARIES, CLASSES, N_CLASSES
+from ml.classes import (
+    BIG_CLASSES,
+    BOUNDARIES,
+    CLASSES,
+    N_CLASSES,
+    label_for_multiple,
+    labels_for_multiples,
+)
 
 __all__ = [
     "BIG_CLASSES",
@@ -34,6 +41,7 @@ __all__ = [
     "LabelRun",
     "label_due",
     "label_for_multiple",
+    "labels_for_multiples",
 ]
 
 LOG_BOUNDARIES: Final[tuple[float, ...]] = tuple(math.log(b) for b in BOUNDARIES)
@@ -46,13 +54,6 @@ CLASS_SHORT: Final[dict[str, str]] = {
     "moonshot": "50-100x",
     "mega_moon": "100x+",
 }
-
-
-def label_for_multiple(ratio: float) -> int:
-    """Class index for a max multiple (max_mcap / entry_mcap)."""
-    if not math.isfinite(ratio) or ratio < 0:
-        raise ValueError(f"max multiple must be a finite non-negative number, got {ratio!r}")
-    return bisect.bisect_right(BOUNDARIES, ratio)
 
 
 log = logging.getLogger(__name__)

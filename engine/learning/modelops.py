@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -31,46 +29,19 @@ import pandas as pd
 from engine.errors import DataFileError, ModelUnavailable, UserError
 from engine.learning.datafile import FeatureFile, load_dataset, load_features
 from engine.learning.labels import CLASSES
-from engine.learning.training import TrainReport, train_and_compare
+from engine.learning.training import train_and_compare
 from engine.signals.conviction import ml_boosts
 from engine.signals.scoring import KIND, SCHEMA_HASH
+from engine.views import Evaluation, FileTrainReport, ModelView, PredictionFile, PruneReport
 from ml.metrics import evaluate_probs
 from ml.outcome import OutcomeModel
 from ml.registry import ModelInfo, Registry, RegistryError
 from ml.sidecar import write_json_atomic
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 PROBABILITY_COLUMNS: Final[tuple[str, ...]] = tuple(f"p_{c}" for c in CLASSES)
 HISTORY_FILE: Final = f"champion-history-{KIND}.json"
-
-
-@dataclass(slots=True)
-class FileTrainReport:
-    report: TrainReport
-    n_rows: int
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Evaluation:
-    version: str
-    metrics: dict[str, float]  # log_loss, accuracy, auc_2x, auc_10x, n
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class PredictionFile:
-    version: str
-    n_rows: int
-    out_path: Path
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class PruneReport:
-    deleted: list[str]
-    kept: list[str]
 
 
 # --------------------------------------------------------------------- files
@@ -150,26 +121,34 @@ def predict_file(
 # --------------------------------------------------------------------- registry
 
 
-def list_models(registry: Registry) -> list[ModelInfo]:
+def model_view(info: ModelInfo) -> ModelView:
+    """A saved model as the faces see it (``schema_ok``: trained on the current FEATURE_NAMES)."""
+    return ModelView(
+        version=info.version,
+        kind=info.kind,
+        trained_at=info.trained_at,
+        n_samples=info.n_samples,
+        metrics=dict(info.metrics),
+        champion=info.champion,
+        schema_ok=info.feature_schema_hash == SCHEMA_HASH,
+    )
+
+
+def list_models(registry: Registry) -> list[ModelView]:
     """The saved outcome models, newest first."""
-    return registry.list(KIND)
+    return [model_view(info) for info in registry.list(KIND)]
 
 
-def schema_ok(info: ModelInfo) -> bool:
-    """Whether ``info`` was trained on the current FEATURE_NAMES."""
-    return info.feature_schema_hash == SCHEMA_HASH
-
-
-def promote(registry: Registry, version: str) -> ModelInfo:
+def promote(registry: Registry, version: str) -> ModelView:
     """Make ``version`` the champion (refused for a model of another feature schema)."""
     info = _resolve(registry, version)
     _sync_history(registry)
-    promoted = registry.promote(info.version)
+    promoted = _promote(registry, info.version)
     _sync_history(registry)
-    return promoted
+    return model_view(promoted)
 
 
-def rollback(registry: Registry) -> ModelInfo:
+def rollback(registry: Registry) -> ModelView:
     """Make the previous champion the champion again."""
     _sync_history(registry)
     history = _read_history(registry)
@@ -182,12 +161,12 @@ def rollback(registry: Registry) -> ModelInfo:
         try:
             info = _resolve(registry, candidate)
         except ModelUnavailable as exc:
-            logger.warning("skipping %s in the champion history: %s", candidate, exc)
+            log.warning("skipping %s in the champion history: %s", candidate, exc)
             earlier.pop()
             continue
-        registry.promote(info.version)
+        promoted = _promote(registry, info.version)
         _write_history(registry, earlier)
-        return registry.get(info.version)
+        return model_view(promoted)
     raise ModelUnavailable(f"no earlier champion to roll back to ({current} is the first)")
 
 
@@ -205,7 +184,7 @@ def prune(registry: Registry, keep: int) -> PruneReport:
         if path.parent != root:  # never delete outside the registry
             raise ModelUnavailable(f"model {info.version} is not inside {root}")
         shutil.rmtree(path)
-        logger.info("pruned model %s", info.version)
+        log.info("pruned model %s", info.version)
     gone = {m.version for m in doomed}
     _write_history(registry, [v for v in _read_history(registry) if v not in gone])
     return PruneReport(deleted=[m.version for m in doomed], kept=[m.version for m in kept])
@@ -217,6 +196,14 @@ def prune(registry: Registry, keep: int) -> PruneReport:
 def _resolve(registry: Registry, version: str | None) -> ModelInfo:
     try:
         return registry.resolve(version, kind=KIND, expected_schema_hash=SCHEMA_HASH)
+    except RegistryError as exc:
+        raise ModelUnavailable(_one_line(exc)) from None
+
+
+def _promote(registry: Registry, version: str) -> ModelInfo:
+    """``registry.promote``, a version deleted since it was resolved being ``ModelUnavailable``."""
+    try:
+        return registry.promote(version)
     except RegistryError as exc:
         raise ModelUnavailable(_one_line(exc)) from None
 
@@ -257,7 +244,7 @@ def _read_history(registry: Registry) -> list[str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        logger.warning("unreadable champion history %s: %s", path, exc)
+        log.warning("unreadable champion history %s: %s", path, exc)
         return []
     versions = data.get("versions") if isinstance(data, dict) else None
     if not isinstance(versions, list):
@@ -277,10 +264,3 @@ def _sync_history(registry: Registry) -> None:
     history = _read_history(registry)
     if not history or history[-1] != champion.version:
         _write_history(registry, [*history, champion.version])
-
-
-def metric_text(value: float | int | None) -> str:
-    """A metric for a table ("n/a" for NaN or absent)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return str(value) if isinstance(value, int) else f"{value:.4f}"

@@ -11,7 +11,7 @@ formatter ``/insights`` uses).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,24 +19,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from engine.learning.insights import InsightsReport, LabeledData, build_insights, save_insights
+from engine.learning.insights import (
+    RECENT_ROWS,
+    LabeledData,
+    build_insights,
+    save_insights,
+)
 from engine.learning.training import Dataset
+from engine.views import WeeklyReport
 from ml.charts.base import figure_to_png
 from ml.charts.evaluation import calibration_figure
 from ml.charts.insights import kol_leaderboard_figure, patterns_figure, shap_summary_figure
 from ml.explain import shap_values
 from ml.metrics import p_at_least
 from ml.outcome import OutcomeModel
-
-RECENT_ROWS = 3000
-
-
-@dataclass(frozen=True, slots=True)
-class WeeklyReport:
-    week: str
-    directory: Path
-    insights: InsightsReport
-    charts: dict[str, Path]
 
 
 def week_of(now: datetime) -> str:

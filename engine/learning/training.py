@@ -10,7 +10,7 @@ is not lower. Every candidate is saved as a version either way.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +21,11 @@ from sqlmodel import col, select
 from engine.errors import ModelUnavailable
 from engine.signals.features import FEATURE_NAMES, feature_vector
 from engine.signals.scoring import KIND, SCHEMA_HASH
-from engine.storage import Database, Outcome, Signal
+from engine.storage import Database, ModelVersion, Outcome, Signal
+from engine.views import TrainReport
 from ml.metrics import evaluate_probs
 from ml.outcome import OutcomeModel
-from ml.registry import Registry, RegistryError
+from ml.registry import ModelInfo, Registry, RegistryError
 
 
 @dataclass(slots=True)
@@ -74,35 +75,38 @@ async def labeled_dataset(db: Database) -> Dataset:
     )
 
 
+async def record_model(db: Database, info: ModelInfo, report: TrainReport) -> None:
+    """Keep a trained model's version row (and move the champion mark when it was promoted)."""
+    async with db.session() as session:
+        if report.promoted:
+            for row in (
+                await session.exec(select(ModelVersion).where(ModelVersion.champion))
+            ).all():
+                row.champion = False
+                session.add(row)
+        session.add(
+            ModelVersion(
+                version=info.version,
+                kind=info.kind,
+                path=str(info.path),
+                feature_hash=info.feature_schema_hash,
+                metrics=report.as_dict(),
+                n_samples=report.n_train,
+                champion=report.promoted,
+            )
+        )
+
+
+async def champion_metrics(db: Database) -> dict[str, Any]:
+    """The holdout metrics recorded when the current champion was trained ({} when none)."""
+    async with db.session() as session:
+        row = (await session.exec(select(ModelVersion).where(ModelVersion.champion))).first()
+    return dict(row.metrics.get("metrics", {})) if row is not None else {}
+
+
 def time_split(ds: Dataset, holdout_fraction: float) -> tuple[Dataset, Dataset]:
     cut = int(round(len(ds) * (1.0 - holdout_fraction)))
     return ds.rows(slice(0, cut)), ds.rows(slice(cut, len(ds)))
-
-
-@dataclass(slots=True)
-class TrainReport:
-    version: str
-    n_train: int
-    n_holdout: int
-    window: tuple[str, str]
-    metrics: dict[str, float]
-    promoted: bool
-    reason: str
-    champion_version: str | None = None
-    champion_metrics: dict[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "n_train": self.n_train,
-            "n_holdout": self.n_holdout,
-            "window": list(self.window),
-            "metrics": self.metrics,
-            "promoted": self.promoted,
-            "reason": self.reason,
-            "champion_version": self.champion_version,
-            "champion_metrics": self.champion_metrics,
-        }
 
 
 MIN_TRAIN_ROWS = 50
@@ -147,15 +151,22 @@ def train_and_compare(
     else:
         promoted, reason = True, "first model: promoted"
 
-    info = registry.save(
-        candidate,
-        kind=KIND,
-        metrics={**metrics, "holdout_start": holdout.ts[0].isoformat(), "n_holdout": len(holdout)},
-        training_window=window,
-        n_samples=len(train),
-    )
-    if promoted and not info.champion:
-        registry.promote(info.version)
+    try:
+        info = registry.save(
+            candidate,
+            kind=KIND,
+            metrics={
+                **metrics,
+                "holdout_start": holdout.ts[0].isoformat(),
+                "n_holdout": len(holdout),
+            },
+            training_window=window,
+            n_samples=len(train),
+        )
+        if promoted and not info.champion:
+            registry.promote(info.version)
+    except RegistryError as exc:  # no free version name, or the version deleted meanwhile
+        raise ModelUnavailable(str(exc)) from None
     return TrainReport(
         version=info.version,
         n_train=len(train),

@@ -53,7 +53,8 @@ def rule_score(features: Mapping[str, float]) -> int:
 
 def ml_boosts(probabilities: np.ndarray) -> np.ndarray:
     """The ML boost of each row of class probabilities ``(n, 6)``, rounded to whole points."""
-    return np.rint(boost_points(probabilities)).astype(np.int64)
+    points: np.ndarray = np.rint(boost_points(probabilities)).astype(np.int64)
+    return points
 
 
 def ml_boost(probabilities: Sequence[float]) -> int:

@@ -17,8 +17,32 @@ from engine.signals.features import (
     PriorSignal,
 )
 from engine.signals.narratives import match_narratives
-from engine.storage import Kol, MarketContext, MarketSnapshot, Signal, Token, Trade
+from engine.storage import (
+    Database,
+    Kol,
+    MarketContext,
+    MarketSnapshot,
+    Outcome,
+    Signal,
+    Token,
+    Trade,
+)
 from engine.storage.convert import context_record, snapshot_record, token_record, trade_record
+
+
+async def token_state(
+    db: Database, mint: str, now: datetime
+) -> tuple[Token, FeatureInputs, Signal | None, Outcome | None]:
+    """What ``/predict`` shows of a token: its row, its feature inputs at ``now``, and its
+    signal and outcome if it has them. ``UnknownToken`` when no tracked KOL traded it."""
+    async with db.session() as session:
+        token = await session.get(Token, mint)
+        if token is None:
+            raise UnknownToken(f"unknown token {mint}: no tracked KOL has traded it")
+        inputs = await load_inputs(session, mint, now)
+        signal = (await session.exec(select(Signal).where(Signal.mint == mint))).first()
+        outcome = await session.get(Outcome, signal.id) if signal and signal.id else None
+    return token, inputs, signal, outcome
 
 
 async def kol_tiers(session: AsyncSession) -> dict[str, Tier]:

@@ -51,6 +51,11 @@ async def first_kol_buy(session: AsyncSession, mint: str) -> tuple[datetime, str
     return None if row is None else (row[0], row[1])
 
 
+async def signals_triggered(db: Database, wallet: str) -> int:
+    """How many signals ``wallet``'s buy opened."""
+    return await db.count(Signal, col(Signal.trigger_wallet) == wallet)
+
+
 async def process_buys(
     db: Database, scorer: Scorer, buys: Iterable[TradeRecord], *, window: timedelta
 ) -> list[SignalEvent]:

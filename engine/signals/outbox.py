@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, or_, select, update
 
-from engine.errors import UserError
+from engine.errors import OutcomeUnknown, UserError
 from engine.signals.opening import SignalEvent
 from engine.storage import Alert, Database, Kol, Signal, Subscription, Token
 from engine.storage.db import insert_ignore
@@ -28,11 +28,6 @@ from engine.tracking.kolstats import KolStats
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "moonbot-alert-"
-
-
-class OutcomeUnknown(Exception):
-    """A face's send failed in a way that leaves open whether the platform posted the message
-    (a timeout waiting for its answer). The retry is flagged ``maybe_delivered``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +217,8 @@ class Delivery:
 
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     """Wait before retry number ``attempts``: base, 2x base, 4x base, ... up to cap."""
-    return min(cap, base * 2 ** max(0, attempts - 1))
+    doubling: int = 2 ** max(0, attempts - 1)  # int ** int is typed Any
+    return min(cap, base * doubling)
 
 
 async def deliver(
@@ -291,6 +287,17 @@ async def _record_failure(
             alert.next_attempt_at = now + backoff(alert.attempts, base_delay, max_delay)
         session.add(alert)
         return alert.status == "failed"
+
+
+async def subscribed_channels(db: Database, prefix: str) -> list[str]:
+    """Channels (e.g. every "telegram:" chat) with alerts and reports turned on."""
+    async with db.session() as session:
+        rows = await session.exec(
+            select(Subscription.channel).where(
+                col(Subscription.enabled), col(Subscription.channel).startswith(prefix)
+            )
+        )
+        return list(rows.all())
 
 
 async def skip_pending(db: Database) -> int:

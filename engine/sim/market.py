@@ -153,7 +153,8 @@ def _window_sums(tape: Tape, s: FloatArray) -> FloatArray:
     before = tape.cum[:, j] + frac * (tape.cum[:, j + 1] - tape.cum[:, j])
     before[:, back < tape.s[0]] = 0.0
     now = tape.cum[:, np.searchsorted(tape.s, s)]
-    return now[:, None, :] - before.reshape(3, len(_WINDOWS_S), len(s))
+    sums: FloatArray = now[:, None, :] - before.reshape(3, len(_WINDOWS_S), len(s))
+    return sums
 
 
 def snapshots(

@@ -44,9 +44,10 @@ class PrePath:
 
     def log_mcap_at(self, s: float) -> float:
         x = min(max((s + self.age_s) / self.age_s, 0.0), 1.0)
+        rise: float = x**self.b  # float ** float is typed Any (a negative base gives complex)
         return (
             self.l_launch
-            + (self.l_entry - self.l_launch) * x**self.b
+            + (self.l_entry - self.l_launch) * rise
             + self.amp * math.sin(self.waves * math.pi * x)
         )
 
@@ -71,7 +72,8 @@ class PostPath:
             return None
         if level <= 0:
             return 0.0
-        return self.peak_s * (level / self.l_mult) ** (1.0 / self.a)
+        share: float = (level / self.l_mult) ** (1.0 / self.a)  # 0 < level / l_mult < 1
+        return self.peak_s * share
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +100,8 @@ class PricePath:
             return self.pre.log_mcap_at(s)
         if s <= p.peak_s:
             x = s / p.peak_s
-            return (
-                p.l_entry + p.l_mult * x**p.a - p.up_amp * abs(math.sin(p.up_waves * math.pi * x))
-            )
+            rise: float = x**p.a  # 0 < x <= 1, so real
+            return p.l_entry + p.l_mult * rise - p.up_amp * abs(math.sin(p.up_waves * math.pi * x))
         d = (s - p.peak_s) / 3600.0
         return (
             p.l_entry

@@ -9,7 +9,8 @@ skipped with a log line; other missing fields stay None.
 
 One ``httpx.AsyncClient``, its own token-bucket rate limit (DexScreener allows 300 requests a
 minute on this endpoint; the default is 4 a second), retries on 429/5xx/timeouts/garbled
-answers as in ``engine.sources.net.retry``, and a TTL cache per mint ("no pool" is cached too).
+answers (``engine.sources.net.http.HttpSource``), and a TTL cache per mint ("no pool" is cached
+too).
 """
 
 from __future__ import annotations
@@ -22,22 +23,22 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from engine.config import Settings
-from engine.errors import MalformedPayload, SourceUnavailable
+from engine.errors import MalformedPair, MalformedPayload, SourceUnavailable
 from engine.records import SnapshotRecord
-from engine.sources.net.ratelimit import Clock, Sleep, TokenBucket
-from engine.sources.net.retry import Retrier, RetryPolicy, TransientError, parse_retry_after
+from engine.sources.net.http import HttpSource
+from engine.sources.net.ratelimit import Clock, Sleep
+from engine.sources.net.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "https://api.dexscreener.com"
 MAX_MINTS_PER_REQUEST = 30
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +54,7 @@ class DexPair:
     snapshot: SnapshotRecord
 
 
-class MalformedPair(ValueError):
-    """A pair without a field the snapshot needs."""
-
-
-class DexScreener:
+class DexScreener(HttpSource):
     def __init__(
         self,
         base_url: str = DEFAULT_URL,
@@ -72,16 +69,20 @@ class DexScreener:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        super().__init__(
+            timeout=timeout,
+            transport=transport,
+            requests_per_second=requests_per_second,
+            retry=retry,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+        )
         self.base_url = base_url.rstrip("/")
         self.cache_ttl_s = cache_ttl_s
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
-        self._limiter = TokenBucket(requests_per_second, clock=clock, sleep=sleep)
-        self._retrier = Retrier(retry or RetryPolicy(), sleep=sleep, rng=rng)
         self._clock = clock
         self._now = now or (lambda: datetime.now(UTC))
         self._cache: dict[str, tuple[float, DexPair | None]] = {}
-        self.http_requests = 0
-        """HTTP requests sent so far (every attempt counts)."""
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> DexScreener:
@@ -89,15 +90,6 @@ class DexScreener:
 
     def __repr__(self) -> str:
         return f"DexScreener({self.base_url!r})"
-
-    async def __aenter__(self: T) -> T:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def snapshots(self, mints: Sequence[str]) -> dict[str, SnapshotRecord]:
         """The snapshot of each mint that has a pool (mints without one are absent)."""
@@ -122,24 +114,10 @@ class DexScreener:
         what = f"DexScreener tokens/v1 ({len(chunk)} mints)"
 
         async def attempt() -> Any:
-            await self._limiter.acquire()
-            self.http_requests += 1
-            try:
-                response = await self._http.get(url)
-            except httpx.TimeoutException as exc:
-                raise TransientError(f"timed out ({type(exc).__name__})") from None
-            except httpx.TransportError as exc:
-                raise TransientError(f"connection failed ({type(exc).__name__})") from None
-            status = response.status_code
-            if status == 429 or status >= 500:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                raise TransientError(f"HTTP {status}", retry_after=retry_after)
-            if status >= 300:
-                raise SourceUnavailable(f"{what}: HTTP {status}")
-            try:
-                return response.json()
-            except ValueError:
-                raise TransientError("the answer is not valid JSON") from None
+            response = await self._request("GET", url)
+            if response.status_code >= 300:
+                raise SourceUnavailable(f"{what}: HTTP {response.status_code}")
+            return self._json(response)
 
         payload = await self._retrier.run(attempt, what)
         if isinstance(payload, Mapping) and "pairs" in payload:  # the older /latest/dex shape

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import engine.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -74,6 +74,17 @@ class Database:
         """A session whose work commits at the end of the block, or rolls back on error."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    async def count(self, table: type[SQLModel], *where: Any) -> int:
+        """How many rows of ``table`` (matching every ``where`` clause)."""
+        async with self.session() as session:
+            query = select(func.count()).select_from(table).where(*where)
+            return int((await session.exec(query)).one())
+
+    async def drop_all(self) -> None:
+        """Drop every moonbot table (the demo's reset; ``create`` builds them again)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.drop_all)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -145,6 +145,28 @@ async def list_kols(db: Database, *, include_inactive: bool = False) -> list[Tra
     return [_make_view(r, int(counts.get(r.wallet, 0))) for r in rows]
 
 
+async def find_kol(db: Database, query: str) -> Kol:
+    """The KOL a person means: a wallet address (32+ characters) or a name, case-insensitive."""
+    text = query.strip()
+    async with db.session() as session:
+        if len(text) >= 32:
+            wallet = validate_address(text, "wallet")
+            row = await session.get(Kol, wallet)
+            if row is None:
+                raise UnknownKol(f"wallet {wallet} is not a tracked KOL")
+            return row
+        row = (await session.exec(select(Kol).where(func.lower(Kol.name) == text.lower()))).first()
+    if row is None:
+        raise UnknownKol(f"no tracked KOL is named {text!r}: try /kol with a wallet address")
+    return row
+
+
+async def kol_names(db: Database) -> dict[str, str]:
+    """Every KOL's display name by wallet (removed KOLs included: their history stays)."""
+    async with db.session() as session:
+        return dict((await session.exec(select(Kol.wallet, Kol.name))).all())
+
+
 async def tracked_cursors(db: Database) -> dict[str, str | None]:
     """Every active tracked wallet and its cursor: what the tracker will poll."""
     async with db.session() as session:

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from ml.classes import CLASSES, N_CLASSES
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 STYLE_PATH: Final[Path] = Path(__file__).resolve().parents[2] / "assets" / "moonbot.mplstyle"
 FIGSIZE: Final[tuple[float, float]] = (10.0, 6.0)
@@ -65,7 +65,7 @@ def chart_style() -> Iterator[None]:
             with matplotlib.style.context(STYLE_PATH):
                 yield
         else:
-            logger.warning("chart style %s not found; using matplotlib defaults", STYLE_PATH)
+            log.warning("chart style %s not found; using matplotlib defaults", STYLE_PATH)
             yield
 
 

@@ -213,7 +213,7 @@ def backtest_figure(
             ax.plot(dates, share, "o-", color=colour, label=label, markersize=5)
             if np.isfinite(high).any():
                 top = max(top, float(np.nanmax(high)))
-        ax.xaxis.set_major_formatter(DateFormatter("%b %d"))
+        ax.xaxis.set_major_formatter(DateFormatter("%b %d"))  # type: ignore[no-untyped-call]
         ax.set_xlabel("week (starting Monday, UTC)")
         ax.set_ylabel("share of signals that reached 2x+")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 import matplotlib
 import numpy as np
@@ -35,7 +35,6 @@ from ml.charts.base import (
     no_data_figure,
 )
 from ml.classes import BIG_CLASSES, N_CLASSES
-from ml.rules.patterns import Pattern
 
 MISSING_COLOR: Final[str] = "#80848e"
 VALUE_CMAP: Final[str] = "coolwarm"  # low values blue, high values red
@@ -155,9 +154,30 @@ def _swarm_offsets(x: np.ndarray, n_bins: int = 60, half_height: float = 0.38) -
 # --------------------------------------------------------------------------- patterns
 
 
+class ShownPattern(Protocol):
+    """What the patterns chart reads of a pattern (``ml.rules.patterns.Pattern`` has it all)."""
+
+    @property
+    def condition(self) -> str: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def base_2x(self) -> float: ...
+    @property
+    def base_10x(self) -> float: ...
+    @property
+    def rate_2x(self) -> float: ...
+    @property
+    def rate_10x(self) -> float: ...
+    @property
+    def ci_2x(self) -> tuple[float, float]: ...
+    @property
+    def ci_10x(self) -> tuple[float, float]: ...
+
+
 def patterns_figure(
-    winning: Sequence[Pattern],
-    losing: Sequence[Pattern],
+    winning: Sequence[ShownPattern],
+    losing: Sequence[ShownPattern],
     *,
     target: Literal["2x", "10x"] = "2x",
     max_per_side: int = 6,

@@ -16,7 +16,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma
 from scipy.stats import beta as beta_dist
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class BetaBinomialPrior:
@@ -94,7 +94,7 @@ class BetaBinomialPrior:
         start = np.clip(np.log([pooled * 10.0, (1.0 - pooled) * 10.0]), lo, hi)
         result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=[(lo, hi)] * 2)
         if not np.all(np.isfinite(result.x)):
-            logger.warning("beta-binomial fit failed (%s); using the pooled prior", result.message)
+            log.warning("beta-binomial fit failed (%s); using the pooled prior", result.message)
             return 0.0, 0.0, False
         a, b = np.exp(result.x)
         return float(a), float(b), True

@@ -55,7 +55,7 @@ from ml.kol.history import (
 )
 from ml.threex import torch_threads
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 EMPIRICAL_BAYES = "empirical_bayes"
 LEARNED = "learned"
@@ -141,10 +141,10 @@ class BinomialGLM:
                 nll = -(k_t * torch.nn.functional.logsigmoid(z))
                 nll = nll - (n_t - k_t) * torch.nn.functional.logsigmoid(-z)
                 loss = nll.sum() / n_t.sum() + self.l2 * (weights**2).sum()
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
                 return loss
 
-            optimizer.step(closure)
+            optimizer.step(closure)  # type: ignore[no-untyped-call]
         self.means_: np.ndarray = means
         self.stds_: np.ndarray = stds
         self.weights_: np.ndarray = weights.detach().numpy().copy()
@@ -156,11 +156,13 @@ class BinomialGLM:
         if not hasattr(self, "weights_"):
             raise RuntimeError("this BinomialGLM is not fitted yet; call fit()")
         z = self._standardize(x, self.means_, self.stds_) @ self.weights_ + self.intercept_
-        return np.asarray(1.0 / (1.0 + np.exp(-z)))
+        rates: np.ndarray = np.asarray(1.0 / (1.0 + np.exp(-z)))
+        return rates
 
     @staticmethod
     def _standardize(x: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndarray:
-        return np.clip((np.asarray(x, dtype=np.float64) - means) / stds, -CLIP_Z, CLIP_Z)
+        z: np.ndarray = np.clip((np.asarray(x, dtype=np.float64) - means) / stds, -CLIP_Z, CLIP_Z)
+        return z
 
 
 class KolPredictor:
@@ -259,7 +261,7 @@ class KolPredictor:
             self.methods_[int(h)] = comparison["method"]
             if comparison["method"] == LEARNED:
                 self.models_[int(h)] = self._fit_model(pd.concat(rows.values()))
-            logger.info(
+            log.info(
                 "KOL %dd rate: %s (%s; %d windows, %d future events)",
                 h,
                 comparison["method"],

@@ -157,4 +157,5 @@ def upward(cond: Condition) -> bool:
 def _renumber(codes: np.ndarray) -> np.ndarray:
     """The codes renumbered 0..k-1 (k distinct codes), in their order."""
     present = np.bincount(codes) > 0
-    return (np.cumsum(present) - 1)[codes]
+    renumbered: np.ndarray = (np.cumsum(present) - 1)[codes]
+    return renumbered

@@ -10,8 +10,8 @@ from sqlmodel import col, select
 
 from bot.commands import dispatch
 from engine.learning.labels import label_for_multiple
-from engine.service import MoonbotService
 from engine.sim import SimConfig, SimSource, generate
+from engine.sim.demo import DemoService
 from engine.sim.oracle import F_INPUTS, outcome_mean
 from engine.storage import Outcome, Signal
 
@@ -24,7 +24,8 @@ def world():  # type: ignore[no-untyped-def]
 
 
 async def test_engine_agrees_with_the_simulator_and_answers(tmp_settings, world) -> None:  # type: ignore[no-untyped-def]
-    service = await MoonbotService.open(tmp_settings, SimSource(world))
+    service = await DemoService.open(tmp_settings, SimSource(world))
+    assert isinstance(service, DemoService)  # the facade plus what only the demo asks
     try:
         for day in range(1, CONFIG.n_days + 1):
             await service.cycle(CONFIG.start + timedelta(days=day))
@@ -67,7 +68,7 @@ async def test_engine_agrees_with_the_simulator_and_answers(tmp_settings, world)
         text = (await dispatch(service, f"/predict {mint}")).text
         assert text.count("%") >= 6 and "Top reasons:" in text
 
-        name, _, _ = (await service.top_kols(1))[0]
+        name = (await service.top_kols(1))[0].name
         kol_text = (await dispatch(service, f"/kol {name}")).text
         assert "Win rate" in kol_text and "Diamond Hand score" in kol_text
 

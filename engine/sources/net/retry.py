@@ -3,7 +3,8 @@
 An attempt signals "worth repeating" by raising ``TransientError`` (HTTP 429 and 5xx, timeouts,
 dropped connections, a garbled body, a JSON-RPC "rate limited" error...). Anything else ends the
 call at once. After ``max_attempts`` the caller gets ``RetriesExhausted``, a
-``SourceUnavailable``. Messages and log lines are built by the callers from redacted text only.
+``SourceUnavailable`` (both classes live in ``engine.errors``). Messages and log lines are built
+by the callers from redacted text only.
 """
 
 from __future__ import annotations
@@ -17,29 +18,12 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
-from engine.errors import SourceUnavailable
+from engine.errors import RetriesExhausted, TransientError
 from engine.sources.net.ratelimit import Sleep
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class TransientError(SourceUnavailable):
-    """One failed attempt that is worth repeating; ``retry_after`` is the server's hint (s)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class RetriesExhausted(SourceUnavailable):
-    """Every attempt failed with a transient error; ``last`` is the final one."""
-
-    def __init__(self, message: str, *, attempts: int, last: TransientError) -> None:
-        super().__init__(message)
-        self.attempts = attempts
-        self.last = last
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +46,8 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+        doubling: float = 2 ** (attempt - 1)  # int ** int is typed Any
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * doubling)
         wait = ceiling / 2 + rng.uniform(0.0, ceiling / 2)
         if retry_after is not None:
             wait = max(wait, min(retry_after, self.retry_after_max_s))

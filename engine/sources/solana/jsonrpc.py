@@ -18,6 +18,9 @@
 * **The key.** The URL may hold an API key. The client only ever sees ``SecretUrl.address``
   (key replaced by ``***``); ``SecretUrlTransport`` puts the real URL on the wire. Every message
   built here uses the redacted URL, and server text is scrubbed of the key.
+
+The client, the limiter, the retrier and the transient HTTP failures are
+``engine.sources.net.http.HttpSource``'s; batching and JSON-RPC errors are this module's.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ from typing import Any, Literal, TypeAlias, TypeVar
 import httpx
 from pydantic import SecretStr
 
-from engine.errors import MalformedPayload, SourceError, SourceUnavailable
-from engine.sources.net.ratelimit import Clock, Sleep, TokenBucket
-from engine.sources.net.redact import SecretUrl, SecretUrlTransport, default_transport
-from engine.sources.net.retry import Retrier, RetryPolicy, TransientError, parse_retry_after
+from engine.errors import BatchRejected, MalformedPayload, SourceUnavailable, TransientError
+from engine.sources.net.http import HttpSource
+from engine.sources.net.ratelimit import Clock, Sleep
+from engine.sources.net.redact import SecretUrl
+from engine.sources.net.retry import RetryPolicy
 from engine.sources.solana.rpc_errors import rpc_error
 
 log = logging.getLogger(__name__)
@@ -51,11 +55,7 @@ _MAX_TEXT = 200
 T = TypeVar("T")
 
 
-class BatchRejected(SourceError):
-    """The provider refused a JSON-RPC batch (not a rate limit): resend the calls in smaller ones."""
-
-
-class JsonRpcClient:
+class JsonRpcClient(HttpSource):
     def __init__(
         self,
         url: str | SecretStr,
@@ -77,34 +77,26 @@ class JsonRpcClient:
         self._secret = SecretUrl(raw)
         self.url = self._secret.redacted
         """The endpoint with its key replaced by ``***``: safe to log."""
-        self._http = httpx.AsyncClient(
-            transport=SecretUrlTransport(transport or default_transport(raw), self._secret),
+        super().__init__(
             timeout=timeout,
-            trust_env=False,  # proxies are resolved by default_transport, see engine.sources.net.redact
-            follow_redirects=False,
+            transport=transport,
+            secret=self._secret,
             headers={"Content-Type": "application/json"},
+            requests_per_second=requests_per_second,
+            burst=burst,
+            retry=retry,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
         )
-        self._limiter = TokenBucket(requests_per_second, burst=burst, clock=clock, sleep=sleep)
-        self._retrier = Retrier(retry or RetryPolicy(), sleep=sleep, rng=rng)
         self._batch_size = max(1, batch_size)
         self._batch_limits = {m: max(1, n) for m, n in (batch_sizes or {}).items()}
         self._batch_cost = batch_cost
         self._semaphore = asyncio.Semaphore(max(1, max_concurrency))
         self._ids = itertools.count(1)
-        self.http_requests = 0
-        """HTTP requests sent so far (every attempt counts)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
-
-    async def __aenter__(self: T) -> T:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     @property
     def requests_per_second(self) -> float | None:
@@ -214,32 +206,23 @@ class JsonRpcClient:
         await self._retrier.run(attempt, what)
 
     async def _post(self, body: Any, *, cost: int, batch: bool, what: str) -> Any:
-        await self._limiter.acquire(cost)
-        self.http_requests += 1
-        try:
-            response = await self._http.post(
-                self._secret.address, content=json.dumps(body, separators=(",", ":"))
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"connection failed ({type(exc).__name__}: {self._scrub(str(exc))})"
-            ) from None
+        response = await self._request(
+            "POST",
+            self._secret.address,
+            cost=cost,
+            content=json.dumps(body, separators=(",", ":")),
+        )
         status = response.status_code
-        if status == 429 or status >= 500:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise TransientError(f"HTTP {status}", retry_after=retry_after)
         if status >= 300:
             text = self._scrub(" ".join(response.text.split()))[:_MAX_TEXT]
             if batch:
                 raise BatchRejected(f"{what}: refused with HTTP {status} {text}")
             hint = " (check the RPC URL and its API key)" if status in (401, 403) else ""
             raise SourceUnavailable(f"{what}: HTTP {status}{hint} {text}".rstrip())
-        try:
-            return response.json()
-        except ValueError:
-            raise TransientError("the answer is not valid JSON") from None
+        return self._json(response)
+
+    def _connection_failure(self, exc: httpx.TransportError) -> str:
+        return f"{type(exc).__name__}: {self._scrub(str(exc))}"
 
     @staticmethod
     def _envelope(id_: int, method: str, params: Sequence[Any]) -> dict[str, Any]:

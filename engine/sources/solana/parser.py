@@ -46,7 +46,7 @@ from engine.sources.solana.routing import route_program
 
 __all__ = ["ParsedTrade", "load_transactions", "parse_payload_bytes", "parse_transaction"]
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _MAX_MESSAGE = 300
 
@@ -167,88 +167,40 @@ def _unwrap(item: Any, position: int | None) -> Mapping[str, Any]:
 
 
 def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
-    if not isinstance(tx, Mapping):
-        raise MalformedPayload(f"expected a getTransaction result object, got {type(tx).__name__}")
-    transaction = tx["transaction"]
-    if not isinstance(transaction, Mapping):
-        raise MalformedPayload(
-            "transaction is not an object: only the json and jsonParsed encodings are supported"
-        )
-    signatures = transaction["signatures"]
-    if not isinstance(signatures, list) or not signatures or type(signatures[0]) is not str:
-        raise MalformedPayload("transaction has no signature")
-    signature: str = signatures[0]
-    meta = tx.get("meta")
-    if not isinstance(meta, Mapping):
-        raise MalformedPayload(f"transaction {signature}: no meta (status metadata unavailable)")
+    transaction, signature, meta = _checked_transaction(tx)
     if meta.get("err") is not None:
         return []  # failed: its balance changes are only the fee
 
-    pre = meta["preBalances"]
-    post = meta["postBalances"]
-    if type(pre) is not list or type(post) is not list:
-        raise MalformedPayload(f"transaction {signature}: pre/postBalances are not lists")
-    message = transaction["message"]
-    keys = _account_keys(message["accountKeys"], meta, len(pre), signature)
-    n = len(keys)
-    if len(pre) != n or len(post) != n:
-        raise MalformedPayload(
-            f"transaction {signature}: {n} account keys but {len(pre)} preBalances "
-            f"and {len(post)} postBalances"
-        )
-    fee_payer = keys[0]
-    if type(fee_payer) is not str:
-        raise MalformedPayload(f"transaction {signature}: account keys are not strings")
+    message, keys, pre, post = _accounts(transaction, meta, signature)
+    fee_payer: str = keys[0]
     if wallet is None:
         wallet = fee_payer
 
-    # Token legs of the wallet, and the token accounts it owns.
-    deltas: dict[str, int] = {}
-    decimals: dict[str, int] = {}
-    owned: set[int] = set()
-    for sign, balances_key in ((-1, "preTokenBalances"), (1, "postTokenBalances")):
-        balances = meta.get(balances_key) or ()
-        _add_balances(balances, wallet, sign, n, signature, deltas, decimals, owned)
+    deltas, decimals, owned = _token_legs(meta, wallet, len(keys), signature)
     usdc = deltas.pop(USDC_MINT, 0)
     usdt = deltas.pop(USDT_MINT, 0)
     deltas.pop(WSOL_MINT, None)  # counted through the accounts' lamports below
-    moving_in = moving_out = False
-    for delta in deltas.values():
-        if delta > 0:
-            moving_in = True
-        elif delta < 0:
-            moving_out = True
+    moving_in = any(delta > 0 for delta in deltas.values())
+    moving_out = any(delta < 0 for delta in deltas.values())
     if not (moving_in or moving_out):
         return []  # no token moved: a transfer of SOL/stables, an arbitrage, or nothing
 
-    fee = 0
-    if fee_payer == wallet:
-        fee = meta["fee"]
-        if type(fee) is not int:
-            raise MalformedPayload(f"transaction {signature}: fee is not an integer")
+    fee = _integer(meta["fee"], "fee", signature) if fee_payer == wallet else 0
     sol = _sol_change(keys, pre, post, wallet, fee, owned, signature)
-
-    # The quote: the first of SOL, USDC, USDT that moved against a token leg.
-    if (sol < 0 and moving_in) or (sol > 0 and moving_out):
-        quote_mint, quote_delta = WSOL_MINT, sol
-    elif (usdc < 0 and moving_in) or (usdc > 0 and moving_out):
-        quote_mint, quote_delta = USDC_MINT, usdc
-    elif (usdt < 0 and moving_in) or (usdt > 0 and moving_out):
-        quote_mint, quote_delta = USDT_MINT, usdt
-    else:
+    quote = _quote(sol, usdc, usdt, moving_in=moving_in, moving_out=moving_out)
+    if quote is None:
         return []  # tokens moved with no quote against them: transfer, deposit, token swap
+    quote_mint, quote_delta = quote
     side: Side = "buy" if quote_delta < 0 else "sell"
     buying = side == "buy"
     legs = [(mint, delta) for mint, delta in deltas.items() if (delta > 0 if buying else delta < 0)]
 
-    slot = tx["slot"]
-    if type(slot) is not int:
-        raise MalformedPayload(f"transaction {signature}: slot is not an integer")
+    slot = _integer(tx["slot"], "slot", signature)
     block_time = _block_time(tx.get("blockTime"), signature)
     program = route_program(message, meta, keys, signature)
     share, remainder = divmod(abs(quote_delta), len(legs))
     if len(legs) > 1:
-        logger.debug(
+        log.debug(
             "transaction %s: %d mints against one quote; quote split evenly", signature, len(legs)
         )
     trades: list[ParsedTrade] = []
@@ -271,6 +223,80 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
         )
         remainder = 0
     return trades
+
+
+def _checked_transaction(
+    tx: Mapping[str, Any],
+) -> tuple[Mapping[str, Any], str, Mapping[str, Any]]:
+    """The transaction object, its first signature and its status metadata."""
+    if not isinstance(tx, Mapping):
+        raise MalformedPayload(f"expected a getTransaction result object, got {type(tx).__name__}")
+    transaction = tx["transaction"]
+    if not isinstance(transaction, Mapping):
+        raise MalformedPayload(
+            "transaction is not an object: only the json and jsonParsed encodings are supported"
+        )
+    signatures = transaction["signatures"]
+    if not isinstance(signatures, list) or not signatures or type(signatures[0]) is not str:
+        raise MalformedPayload("transaction has no signature")
+    signature: str = signatures[0]
+    meta = tx.get("meta")
+    if not isinstance(meta, Mapping):
+        raise MalformedPayload(f"transaction {signature}: no meta (status metadata unavailable)")
+    return transaction, signature, meta
+
+
+def _accounts(
+    transaction: Mapping[str, Any], meta: Mapping[str, Any], signature: str
+) -> tuple[Any, list[Any], list[Any], list[Any]]:
+    """The message, the full account keys (the fee payer's first, a string) and the lamport
+    balances before and after, one per key."""
+    pre = meta["preBalances"]
+    post = meta["postBalances"]
+    if type(pre) is not list or type(post) is not list:
+        raise MalformedPayload(f"transaction {signature}: pre/postBalances are not lists")
+    message = transaction["message"]
+    keys = _account_keys(message["accountKeys"], meta, len(pre), signature)
+    n = len(keys)
+    if len(pre) != n or len(post) != n:
+        raise MalformedPayload(
+            f"transaction {signature}: {n} account keys but {len(pre)} preBalances "
+            f"and {len(post)} postBalances"
+        )
+    if type(keys[0]) is not str:
+        raise MalformedPayload(f"transaction {signature}: account keys are not strings")
+    return message, keys, pre, post
+
+
+def _token_legs(
+    meta: Mapping[str, Any], wallet: str, n: int, signature: str
+) -> tuple[dict[str, int], dict[str, int], set[int]]:
+    """Token legs of the wallet: the net raw change per mint (quote mints included), each
+    mint's decimals, and the indexes of the token accounts it owns."""
+    deltas: dict[str, int] = {}
+    decimals: dict[str, int] = {}
+    owned: set[int] = set()
+    for sign, balances_key in ((-1, "preTokenBalances"), (1, "postTokenBalances")):
+        balances = meta.get(balances_key) or ()
+        _add_balances(balances, wallet, sign, n, signature, deltas, decimals, owned)
+    return deltas, decimals, owned
+
+
+def _quote(
+    sol: int, usdc: int, usdt: int, *, moving_in: bool, moving_out: bool
+) -> tuple[str, int] | None:
+    """The quote mint and its change: the first of SOL, USDC, USDT that moved against a token
+    leg, or None."""
+    for quote_mint, quote_delta in ((WSOL_MINT, sol), (USDC_MINT, usdc), (USDT_MINT, usdt)):
+        if (quote_delta < 0 and moving_in) or (quote_delta > 0 and moving_out):
+            return quote_mint, quote_delta
+    return None
+
+
+def _integer(value: Any, name: str, signature: str) -> int:
+    if type(value) is not int:
+        raise MalformedPayload(f"transaction {signature}: {name} is not an integer")
+    return value
 
 
 def _sol_change(

@@ -1,21 +1,22 @@
-"""JSON-RPC error objects from a Solana node, as typed exceptions.
+"""JSON-RPC error objects from a Solana node, as typed exceptions (classes in ``engine.errors``).
 
-    SourceError (engine.errors)
-    └── RpcError(code, message)      a JSON-RPC error object the node answered with
-        ├── RpcTransientError        worth repeating (also a ``TransientError``, so retried)
-        │   ├── RpcRateLimited       -32429, or -32005 saying "limit"/"too many" (providers)
-        │   └── RpcNodeUnhealthy     -32005 node behind, -32004/-32014 block not available
-        │                            (yet), -32016 min context slot not reached, -32019
-        │                            long-term storage unreachable, -32603 internal error
-        ├── RpcNotAvailable          this node will not serve it: -32001 cleaned up, -32007
-        │                            slot skipped, -32009 skipped or missing in long-term
-        │                            storage, -32011 history not available, -32015
-        │                            unsupported transaction version
-        └── RpcInvalidRequest        our bug: -32700 parse error, -32600 invalid request,
-                                     -32601 method not found, -32602 invalid params
+``rpc_error`` picks the class by the error's code:
 
-Codes from the Solana validator's ``rpc_custom_error.rs`` and the JSON-RPC 2.0 spec; -32429 and
-the "limit exceeded" reading of -32005 are what hosted providers send when rate limiting.
+    RpcRateLimited       -32429, or -32005 saying "limit"/"too many" (providers)
+    RpcNodeUnhealthy     -32005 node behind, -32004/-32014 block not available (yet), -32016 min
+                         context slot not reached, -32019 long-term storage unreachable, -32603
+                         internal error
+    RpcNotAvailable      -32001 cleaned up, -32007 slot skipped, -32009 skipped or missing in
+                         long-term storage, -32011 history not available, -32015 unsupported
+                         transaction version
+    RpcInvalidRequest    -32700 parse error, -32600 invalid request, -32601 method not found,
+                         -32602 invalid params
+    RpcError             any other code
+
+``RpcRateLimited`` and ``RpcNodeUnhealthy`` are ``RpcTransientError``s (also ``TransientError``s,
+so retried). Codes from the Solana validator's ``rpc_custom_error.rs`` and the JSON-RPC 2.0 spec;
+-32429 and the "limit exceeded" reading of -32005 are what hosted providers send when rate
+limiting.
 """
 
 from __future__ import annotations
@@ -23,42 +24,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.errors import SourceError
-from engine.sources.net.retry import TransientError
+from engine.errors import (
+    RpcError,
+    RpcInvalidRequest,
+    RpcNodeUnhealthy,
+    RpcNotAvailable,
+    RpcRateLimited,
+)
 
 _MAX_MESSAGE = 200
-
-
-class RpcError(SourceError):
-    """A JSON-RPC error object; ``code`` and ``message`` as the node sent them (message scrubbed)."""
-
-    def __init__(self, code: int, message: str, *, method: str | None = None) -> None:
-        where = f"{method}: " if method else ""
-        super().__init__(f"{where}JSON-RPC error {code}: {message}")
-        self.code = code
-        self.message = message
-        self.method = method
-
-
-class RpcTransientError(RpcError, TransientError):
-    """An error the node expects to go away: retried with backoff."""
-
-
-class RpcRateLimited(RpcTransientError):
-    pass
-
-
-class RpcNodeUnhealthy(RpcTransientError):
-    pass
-
-
-class RpcNotAvailable(RpcError):
-    pass
-
-
-class RpcInvalidRequest(RpcError):
-    pass
-
 
 _BY_CODE: dict[int, type[RpcError]] = {
     -32429: RpcRateLimited,

@@ -70,7 +70,8 @@ class TokenAmount:
 
     @property
     def ui_amount(self) -> float:
-        return self.amount_raw / 10**self.decimals
+        scale: int = 10**self.decimals  # int ** int is typed Any (a negative power is a float)
+        return self.amount_raw / scale
 
     @classmethod
     def from_json(cls, value: Any, what: str) -> TokenAmount:

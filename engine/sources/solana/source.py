@@ -47,7 +47,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.config import Settings
-from engine.errors import MalformedPayload, SourceError
+from engine.errors import MalformedPayload, RetriesExhausted, RpcError, SourceError
 from engine.records import (
     ContextRecord,
     KolRecord,
@@ -57,11 +57,9 @@ from engine.records import (
     WalletTrades,
 )
 from engine.sources.dexscreener import DexPair, DexScreener
-from engine.sources.net.retry import RetriesExhausted
 from engine.sources.solana.holders import HolderStats, fetch_holder_stats
 from engine.sources.solana.programs import WSOL_MINT
 from engine.sources.solana.rpc import SolanaRpc
-from engine.sources.solana.rpc_errors import RpcError
 from engine.sources.solana.rpc_types import NotYet, SignatureInfo
 from engine.sources.solana.tokeninfo import MintFacts, fetch_mint_facts
 from engine.sources.solana.wallets import HistorySource, WalletHistory, WalletReader, sol_trades

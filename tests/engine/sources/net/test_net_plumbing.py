@@ -7,15 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.errors import SourceUnavailable
+from engine.errors import RetriesExhausted, SourceUnavailable, TransientError
 from engine.sources.net.ratelimit import TokenBucket
-from engine.sources.net.retry import (
-    Retrier,
-    RetriesExhausted,
-    RetryPolicy,
-    TransientError,
-    parse_retry_after,
-)
+from engine.sources.net.retry import Retrier, RetryPolicy, parse_retry_after
 
 
 class FakeTime:

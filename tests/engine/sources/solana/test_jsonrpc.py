@@ -16,11 +16,17 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.errors import MalformedPayload, SourceUnavailable
-from engine.sources.net.retry import RetriesExhausted, RetryPolicy
+from engine.errors import (
+    MalformedPayload,
+    RetriesExhausted,
+    RpcInvalidRequest,
+    RpcNotAvailable,
+    RpcRateLimited,
+    SourceUnavailable,
+)
+from engine.sources.net.retry import RetryPolicy
 from engine.sources.solana import parse_transaction
 from engine.sources.solana.rpc import SolanaRpc
-from engine.sources.solana.rpc_errors import RpcInvalidRequest, RpcNotAvailable, RpcRateLimited
 from engine.sources.solana.rpc_types import NotYet
 from tests.fakes.fake_http import FakeServer, Fault
 from tests.fakes.solana_node import TX_DIR, FakeSolanaNode, fixture_transactions

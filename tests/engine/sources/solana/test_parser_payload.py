@@ -153,7 +153,17 @@ def test_to_record_refuses_a_trade_without_block_time() -> None:
 
 def _mutated(change: str) -> dict[str, Any]:
     tx = copy.deepcopy(bare_result("pumpfun_sell_0.json"))
-    meta = tx["meta"]
+    if not (
+        _break_envelope(tx, change)
+        or _break_balances(tx["meta"], change)
+        or _break_token_balance(tx["meta"]["postTokenBalances"][1], change)
+    ):
+        raise AssertionError(change)
+    return tx
+
+
+def _break_envelope(tx: dict[str, Any], change: str) -> bool:
+    """Apply ``change`` if it is to the meta, transaction, message, slot or block time."""
     message = tx["transaction"]["message"]
     if change == "no meta":
         del tx["meta"]
@@ -167,7 +177,22 @@ def _mutated(change: str) -> dict[str, Any]:
         message["accountKeys"] = "4Ddrf"
     elif change == "no keys":
         message["accountKeys"] = []
-    elif change == "balances not a list":
+    elif change == "programIdIndex out of range":
+        message["instructions"][-1]["programIdIndex"] = 99
+    elif change == "slot as string":
+        tx["slot"] = "278536429"
+    elif change == "blockTime as string":
+        tx["blockTime"] = "yesterday"
+    elif change == "blockTime out of range":
+        tx["blockTime"] = 10**30
+    else:
+        return False
+    return True
+
+
+def _break_balances(meta: dict[str, Any], change: str) -> bool:
+    """Apply ``change`` if it is to the lamport balances, the fee or a token balance list."""
+    if change == "balances not a list":
         meta["preBalances"] = "many"
     elif change == "short balances":
         meta["postBalances"].pop()
@@ -175,31 +200,30 @@ def _mutated(change: str) -> dict[str, Any]:
         meta["preBalances"] = [str(x) for x in meta["preBalances"]]
     elif change == "float lamports":
         meta["postBalances"][0] = 1.5
-    elif change == "amount not a string":
-        meta["postTokenBalances"][1]["uiTokenAmount"]["amount"] = 105061
-    elif change == "amount not an integer":
-        meta["postTokenBalances"][1]["uiTokenAmount"]["amount"] = "105061.5"
-    elif change == "no uiTokenAmount":
-        del meta["postTokenBalances"][1]["uiTokenAmount"]
-    elif change == "accountIndex out of range":
-        meta["postTokenBalances"][1]["accountIndex"] = 99
-    elif change == "negative accountIndex":
-        meta["postTokenBalances"][1]["accountIndex"] = -1
-    elif change == "programIdIndex out of range":
-        message["instructions"][-1]["programIdIndex"] = 99
     elif change == "no fee":
         del meta["fee"]
-    elif change == "slot as string":
-        tx["slot"] = "278536429"
-    elif change == "blockTime as string":
-        tx["blockTime"] = "yesterday"
-    elif change == "blockTime out of range":
-        tx["blockTime"] = 10**30
     elif change == "token balances not a list":
         meta["preTokenBalances"] = "none"
     else:
-        raise AssertionError(change)
-    return tx
+        return False
+    return True
+
+
+def _break_token_balance(balance: dict[str, Any], change: str) -> bool:
+    """Apply ``change`` if it is to one token balance of the wallet."""
+    if change == "amount not a string":
+        balance["uiTokenAmount"]["amount"] = 105061
+    elif change == "amount not an integer":
+        balance["uiTokenAmount"]["amount"] = "105061.5"
+    elif change == "no uiTokenAmount":
+        del balance["uiTokenAmount"]
+    elif change == "accountIndex out of range":
+        balance["accountIndex"] = 99
+    elif change == "negative accountIndex":
+        balance["accountIndex"] = -1
+    else:
+        return False
+    return True
 
 
 CHANGES = [
