@@ -14,7 +14,13 @@ from bot.cli_track import track_app
 from bot.clirun import open_moonbot, run_coro, run_with
 from engine.config import Settings
 
-app = typer.Typer(help="moonbot: learns what makes Solana memecoins moon.", no_args_is_help=True)
+# Nothing heavy is imported here or by the modules above: each command imports what it needs,
+# so `moonbot --help`, `--version` and `config` answer at once (BENCHMARKS.md, "start-up").
+app = typer.Typer(
+    help="moonbot: learns what makes Solana memecoins moon.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 app.add_typer(track_app, name="track")
 register_model_commands(
     app
@@ -33,9 +39,23 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"moonbot {version('moonbot')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress")] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="show the version and exit", callback=_show_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     _setup_logging(verbose)
 

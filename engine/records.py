@@ -86,6 +86,8 @@ class SnapshotRecord:
     Volumes are USD over the trailing window; price changes are percent over the window, as
     DexScreener reports them. Holder fields are None when the source could not resolve holders.
     Holder percentages are 0..100 of supply and exclude pool, bonding-curve and burn accounts.
+    These fields are also the columns of the ``MarketSnapshot`` table, which is built from them
+    (``engine.storage.models.record_columns``): a field added here is stored.
     """
 
     mint: str

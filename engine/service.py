@@ -201,9 +201,7 @@ class MoonbotService:
             if await session.get(AppState, "source") is None:
                 session.add(AppState(key="source", value=settings.source))
         await outbox.ensure_channels(db, settings.alert_channels, settings.alert_score_threshold)
-        service = cls(settings, db, Registry(settings.models_dir), source)
-        service.scorer.reload()
-        return service
+        return cls(settings, db, Registry(settings.models_dir), source)
 
     async def close(self) -> None:
         aclose = getattr(self._source, "aclose", None)

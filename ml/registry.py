@@ -24,11 +24,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ml.outcome import OutcomeModel
 from ml.schema import feature_schema_hash
 from ml.sidecar import SIDECAR_FILE, read_sidecar, write_json_atomic
+
+if TYPE_CHECKING:  # xgboost loads with a model, not with the registry's bookkeeping
+    from ml.outcome import OutcomeModel
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +220,8 @@ class Registry:
         self, version: str | None, *, kind: str = "outcome", expected_schema_hash: str
     ) -> OutcomeModel:
         """Load an outcome model (None = the champion of ``kind``)."""
+        from ml.outcome import OutcomeModel
+
         info = self.resolve(version, kind=kind, expected_schema_hash=expected_schema_hash)
         return OutcomeModel.load(info.path)
 

@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-import pandas as pd
-import xgboost as xgb
 
 from ml.schema import feature_schema_hash
 
@@ -45,6 +43,10 @@ def read_sidecar(directory: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def library_versions() -> dict[str, str]:
+    # Imported here: reading a sidecar (the registry, `models list`) needs neither library.
+    import pandas as pd
+    import xgboost as xgb
+
     return {
         "xgboost": xgb.__version__,
         "numpy": np.__version__,

@@ -22,8 +22,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ml.backtest import ml_boost as boost_points
-
 
 def _is(features: Mapping[str, float], name: str) -> bool:
     value = features.get(name, math.nan)
@@ -53,6 +51,8 @@ def rule_score(features: Mapping[str, float]) -> int:
 
 def ml_boosts(probabilities: np.ndarray) -> np.ndarray:
     """The ML boost of each row of class probabilities ``(n, 6)``, rounded to whole points."""
+    from ml.backtest import ml_boost as boost_points  # only with a model: pandas/scipy load then
+
     points: np.ndarray = np.rint(boost_points(probabilities)).astype(np.int64)
     return points
 

@@ -6,18 +6,18 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from engine.errors import ModelUnavailable
 from engine.signals.conviction import ml_boost, rule_score
 from engine.signals.features import FEATURE_NAMES, feature_vector
-from ml.explain import top_reasons
-from ml.outcome import OutcomeModel
 from ml.registry import Registry, RegistryError
 from ml.schema import feature_schema_hash
+
+if TYPE_CHECKING:  # the model's libraries load with the model, not with this module
+    from ml.outcome import OutcomeModel
 
 log = logging.getLogger(__name__)
 
@@ -119,15 +119,22 @@ class Score:
 
 
 class Scorer:
-    """Holds the champion outcome model (loaded lazily, reloaded after a promotion)."""
+    """Holds the champion outcome model: loaded on first use (an answer that needs no model never
+    loads xgboost), dropped by ``reload`` after a promotion and loaded again when next needed."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._model: OutcomeModel | None = None
         self._version: str | None = None
+        self._loaded = False
 
     def reload(self) -> None:
-        self._model, self._version = None, None
+        self._model, self._version, self._loaded = None, None, False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
         champion = self.registry.champion(KIND)
         if champion is None:
             return
@@ -139,28 +146,34 @@ class Scorer:
 
     @property
     def version(self) -> str | None:
+        self._load()
         return self._version
 
     @property
     def model(self) -> OutcomeModel | None:
+        self._load()
         return self._model
 
     def require_model(self) -> OutcomeModel:
-        if self._model is None:
+        model = self.model
+        if model is None:
             raise ModelUnavailable("no trained model yet: run /retrain (or `moonbot train`) first")
-        return self._model
+        return model
 
     def score(self, features: Mapping[str, float], *, k_reasons: int = 3) -> Score:
         rule = rule_score(features)
-        if self._model is None:
+        model = self.model
+        if model is None:
             return Score(rule=rule)
+        import pandas as pd
+
+        from ml.explain import top_reasons
+
         row = pd.DataFrame([feature_vector(features)], columns=list(FEATURE_NAMES))
-        probs = self._model.predict_proba(row)[0]
+        probs = model.predict_proba(row)[0]
         # A missing value moves the odds too, but "X unknown" tells a trader nothing: the reasons
         # shown are the strongest among the facts known.
-        known = [
-            r for r in top_reasons(self._model, row, k=k_reasons + 6) if not math.isnan(r.value)
-        ]
+        known = [r for r in top_reasons(model, row, k=k_reasons + 6) if not math.isnan(r.value)]
         reasons = tuple(Reason(r.feature, r.value, r.contribution) for r in known[:k_reasons])
         return Score(
             rule=rule,

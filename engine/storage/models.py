@@ -8,12 +8,17 @@ their float form.
 
 from __future__ import annotations
 
+import types
+import typing
+from dataclasses import MISSING, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from engine.records import SnapshotRecord
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -43,6 +48,31 @@ def _json(**kw: Any) -> Any:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def record_columns(name: str, record: type[Any], **columns: Any) -> Any:
+    """A SQLModel (not a table) named ``name`` whose fields are the dataclass ``record``'s.
+
+    Each field keeps the record's type and default; ``columns`` gives a field column options
+    instead (``Field(index=True)``, ``_ts()``). A table that stores the record extends this class,
+    so the field list is written once, in ``engine.records`` (which stays free of database imports
+    and keeps its fast frozen dataclasses). Built at runtime, the class is ``Any`` to a type
+    checker: the record's columns of the table are typed loosely (``Any``); the record is not.
+    """
+    if not is_dataclass(record):
+        raise TypeError(f"{record!r} is not a dataclass")
+    unknown = set(columns) - {f.name for f in fields(record)}
+    if unknown:
+        raise ValueError(f"{record.__name__} has no field {', '.join(sorted(unknown))}")
+    hints = typing.get_type_hints(record)
+    namespace: dict[str, Any] = {"__module__": __name__, "__annotations__": {}}
+    for f in fields(record):
+        namespace["__annotations__"][f.name] = hints[f.name]
+        if f.name in columns:
+            namespace[f.name] = columns[f.name]
+        elif f.default is not MISSING:
+            namespace[f.name] = f.default
+    return types.new_class(name, (SQLModel,), exec_body=lambda ns: ns.update(namespace))
 
 
 class Kol(SQLModel, table=True):
@@ -106,32 +136,17 @@ class Position(SQLModel, table=True):
     peak_multiple: float | None = None
 
 
-class MarketSnapshot(SQLModel, table=True):
+# The columns of a stored SnapshotRecord: its fields (one definition, engine.records).
+SnapshotColumns: Any = record_columns(
+    "SnapshotColumns", SnapshotRecord, mint=Field(index=True), ts=_ts()
+)
+
+
+class MarketSnapshot(SnapshotColumns, SQLModel, table=True):  # type: ignore[misc]  # base is Any
+    """A ``SnapshotRecord`` as a row: the record's fields, plus the row id."""
+
     __table_args__ = (sa.UniqueConstraint("mint", "ts", name="uq_snapshot"),)
     id: int | None = Field(default=None, primary_key=True)
-    mint: str = Field(index=True)
-    ts: datetime = _ts()
-    price_usd: float
-    mcap_usd: float
-    liquidity_usd: float | None = None
-    volume_5m: float | None = None
-    volume_1h: float | None = None
-    volume_6h: float | None = None
-    volume_24h: float | None = None
-    buys_1h: int | None = None
-    sells_1h: int | None = None
-    buys_24h: int | None = None
-    sells_24h: int | None = None
-    price_change_5m: float | None = None
-    price_change_1h: float | None = None
-    price_change_24h: float | None = None
-    holder_count: int | None = None
-    top1_pct: float | None = None
-    top3_pct: float | None = None
-    top10_pct: float | None = None
-    holder_gini: float | None = None
-    holder_median_balance: float | None = None
-    top_holder_is_dev: bool | None = None
 
 
 class MarketContext(SQLModel, table=True):

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import beta as beta_dist
+from scipy.special import betaincinv  # the Beta quantile; see ml.kol.betabinom
 
 from ml.kol.betabinom import BetaBinomialPrior, as_counts
 from ml.kol.history import (
@@ -405,8 +405,8 @@ class KolPredictor:
                 a = p * concentration[learned_rows]
                 b = (1 - p) * concentration[learned_rows]
                 estimate[learned_rows] = p
-                low[learned_rows] = beta_dist.ppf(tail, a, b)
-                high[learned_rows] = beta_dist.ppf(1 - tail, a, b)
+                low[learned_rows] = betaincinv(a, b, tail)
+                high[learned_rows] = betaincinv(a, b, 1 - tail)
                 method[learned_rows] = LEARNED
             frames.append(
                 pd.DataFrame(
