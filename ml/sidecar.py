@@ -76,7 +76,7 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in a JSON sidecar")
 
 
-def write_file_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def write_file_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """``write(tmp)`` a temp file beside ``path``, then ``os.replace`` it onto ``path``.
 
     The temp name keeps ``path``'s suffix (XGBoost picks its format from the extension).
@@ -103,7 +103,7 @@ def save_model_dir(
     directory: str | os.PathLike[str],
     *,
     model_file: str,
-    write_model: Callable[[Path], None],
+    write_model: Callable[[Path], object],
     kind_of_model: str,
     feature_names: Sequence[str],
     fields: Mapping[str, Any],

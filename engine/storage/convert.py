@@ -6,10 +6,12 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from engine.records import ContextRecord, SnapshotRecord, TokenRecord, TradeRecord
-from engine.storage import MarketContext, MarketSnapshot, Token, Trade
+from engine.storage import MarketContext, MarketSnapshot, Position, Token, Trade
+from engine.tracking.positions import PositionState
 
 _SNAPSHOT_FIELDS = tuple(f.name for f in fields(SnapshotRecord))
 _TOKEN_FIELDS = tuple(f.name for f in fields(TokenRecord))
+_POSITION_FIELDS = tuple(f.name for f in fields(PositionState))
 
 
 def trade_row(trade: TradeRecord, *, is_kol: bool) -> dict[str, Any]:
@@ -60,3 +62,14 @@ def context_row(ctx: ContextRecord) -> dict[str, Any]:
 
 def context_record(row: MarketContext) -> ContextRecord:
     return ContextRecord(ts=row.ts, sol_price_usd=row.sol_price_usd, sentiment=row.sentiment)
+
+
+def position_row(state: PositionState) -> dict[str, Any]:
+    """The ``Position`` columns of ``state``: its fields, plus the derived status and multiple."""
+    row = {name: getattr(state, name) for name in _POSITION_FIELDS}
+    row.update(status=state.status, multiple=state.multiple)
+    return row
+
+
+def position_state(row: Position) -> PositionState:
+    return PositionState(**{name: getattr(row, name) for name in _POSITION_FIELDS})

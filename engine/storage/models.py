@@ -56,8 +56,9 @@ def record_columns(name: str, record: type[Any], **columns: Any) -> Any:
     Each field keeps the record's type and default; ``columns`` gives a field column options
     instead (``Field(index=True)``, ``_ts()``). A table that stores the record extends this class,
     so the field list is written once, in ``engine.records`` (which stays free of database imports
-    and keeps its fast frozen dataclasses). Built at runtime, the class is ``Any`` to a type
-    checker: the record's columns of the table are typed loosely (``Any``); the record is not.
+    and keeps its fast frozen slots dataclasses). Built at runtime, the class is ``Any`` to a type
+    checker, so the table's class attributes for these columns (``MarketSnapshot.mcap_usd``) are
+    ``Any``; the record itself is fully typed. The table's own columns (``id``) come after these.
     """
     if not is_dataclass(record):
         raise TypeError(f"{record!r} is not a dataclass")

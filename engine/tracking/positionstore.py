@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import col, delete, select
 
 from engine.storage import Database, MarketSnapshot, Position, Trade
-from engine.storage.convert import trade_record
+from engine.storage.convert import position_row, position_state, trade_record
 from engine.tracking.kolstats import KolStats, compute_stats
 from engine.tracking.positions import PEAK_WINDOW, PositionState, build_positions
 
@@ -60,40 +60,8 @@ async def refresh_positions(db: Database, wallets: Iterable[str]) -> int:
             peak = (
                 series[state.mint].peak_multiple(state.opened_at) if state.mint in series else None
             )
-            session.add(_row(state.with_peak(peak)))
+            session.add(Position(**position_row(state.with_peak(peak))))
     return len(states)
-
-
-def _row(p: PositionState) -> Position:
-    return Position(
-        wallet=p.wallet,
-        mint=p.mint,
-        opened_at=p.opened_at,
-        closed_at=p.closed_at,
-        status=p.status,
-        tokens_bought_raw=p.tokens_bought_raw,
-        tokens_sold_raw=p.tokens_sold_raw,
-        cost_sol=p.cost_sol,
-        proceeds_sol=p.proceeds_sol,
-        realized_pnl_sol=p.realized_pnl_sol,
-        multiple=p.multiple,
-        peak_multiple=p.peak_multiple,
-    )
-
-
-def _state(row: Position) -> PositionState:
-    return PositionState(
-        wallet=row.wallet,
-        mint=row.mint,
-        opened_at=row.opened_at,
-        closed_at=row.closed_at,
-        tokens_bought_raw=row.tokens_bought_raw,
-        tokens_sold_raw=row.tokens_sold_raw,
-        cost_sol=row.cost_sol,
-        proceeds_sol=row.proceeds_sol,
-        realized_pnl_sol=row.realized_pnl_sol,
-        peak_multiple=row.peak_multiple,
-    )
 
 
 async def positions_of(db: Database, wallet: str) -> list[PositionState]:
@@ -103,7 +71,7 @@ async def positions_of(db: Database, wallet: str) -> list[PositionState]:
                 select(Position).where(Position.wallet == wallet).order_by(col(Position.opened_at))
             )
         ).all()
-    return [_state(r) for r in rows]
+    return [position_state(r) for r in rows]
 
 
 async def all_closed_positions(db: Database) -> list[PositionState]:
@@ -111,7 +79,7 @@ async def all_closed_positions(db: Database) -> list[PositionState]:
         rows = (
             await session.exec(select(Position).where(col(Position.closed_at).is_not(None)))
         ).all()
-    return [_state(r) for r in rows]
+    return [position_state(r) for r in rows]
 
 
 async def all_stats(db: Database) -> dict[str, KolStats]:
@@ -119,5 +87,5 @@ async def all_stats(db: Database) -> dict[str, KolStats]:
         rows = (await session.exec(select(Position))).all()
     by_wallet: dict[str, list[PositionState]] = {}
     for row in rows:
-        by_wallet.setdefault(row.wallet, []).append(_state(row))
+        by_wallet.setdefault(row.wallet, []).append(position_state(row))
     return {wallet: compute_stats(states) for wallet, states in by_wallet.items()}
