@@ -155,7 +155,10 @@ class Registry:
         path = self.root / version
         if not (path / SIDECAR_FILE).is_file():
             raise ModelNotFound(f"no model version {version!r}")
-        sidecar = read_sidecar(path)
+        try:
+            sidecar = read_sidecar(path)
+        except (OSError, ValueError) as exc:  # damaged or unreadable: not usable, say which
+            raise RegistryError(f"model {version} cannot be read: {exc}") from None
         kind = str(sidecar.get("kind", ""))
         return self._info(version, path, sidecar, self._champion_version(kind) == version)
 

@@ -135,10 +135,10 @@ class Scorer:
         if self._loaded:
             return
         self._loaded = True
-        champion = self.registry.champion(KIND)
-        if champion is None:
-            return
         try:
+            champion = self.registry.champion(KIND)
+            if champion is None:
+                return
             self._model = self.registry.load(None, kind=KIND, expected_schema_hash=SCHEMA_HASH)
             self._version = champion.version
         except RegistryError as exc:
