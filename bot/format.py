@@ -192,6 +192,8 @@ def status(s: StatusReport) -> str:
     if metrics:
         model += f" (holdout log-loss {metrics.get('log_loss', float('nan')):.4f})"
     lines = [f"Source {s.source} · data as of {when(s.as_of)}", counts, f"Model {model}"]
+    if s.model_note:
+        lines.append(f"Note: {s.model_note}")
     if s.jobs:
         lines.append("Jobs:")
         for job in s.jobs:

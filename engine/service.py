@@ -415,6 +415,7 @@ class MoonbotService:
             model_version=self.scorer.version,
             model_metrics=await champion_metrics(self.db),
             jobs=self.job_status() if self.job_status is not None else [],
+            model_note=self.scorer.note,
         )
 
     async def pending_alerts(self, channel: str | None = None) -> list[AlertView]:

@@ -122,6 +122,7 @@ class StatusReport:
     model_version: str | None
     model_metrics: dict[str, Any]
     jobs: list[JobStatus]
+    model_note: str | None = None  # e.g. the champion is damaged and an earlier model scores
 
 
 @dataclass(frozen=True, slots=True)

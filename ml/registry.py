@@ -226,7 +226,10 @@ class Registry:
         from ml.outcome import OutcomeModel
 
         info = self.resolve(version, kind=kind, expected_schema_hash=expected_schema_hash)
-        return OutcomeModel.load(info.path)
+        try:
+            return OutcomeModel.load(info.path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # XGBoostError is a ValueError
+            raise RegistryError(f"model {info.version} cannot be loaded: {exc}") from None
 
     # ----------------------------------------------------------------- helpers
 

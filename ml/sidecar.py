@@ -6,10 +6,16 @@ written to a temp file beside the target and moved into place with ``os.replace`
 sees half a file. The sidecar opens with the keys every kind has (``format``, ``kind_of_model``,
 ``feature_names``, ``feature_schema_hash``), then the kind's own fields, ``versions``, and the
 caller's metadata, which may not reuse any of those keys.
+
+The sidecar also records the model file's ``model_sha256``, and ``load_model_dir`` checks it: a
+damaged model file, or another model's file swapped in, is refused before it is parsed. A sidecar
+holding ``NaN`` or ``Infinity`` (not JSON, though Python's reader accepts them) is refused too.
+Sidecars written before the checksum existed load without it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -34,12 +40,24 @@ def read_sidecar(directory: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(directory) / SIDECAR_FILE
     try:
         with path.open(encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = json.load(fh, parse_constant=_refuse_constant)
     except FileNotFoundError:
         raise FileNotFoundError(f"no {SIDECAR_FILE} in {Path(directory)}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path} does not hold a JSON object")
     return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number: the sidecar is damaged")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
@@ -125,13 +143,14 @@ def save_model_dir(
         "versions": dict(versions),
     }
     extra = dict(metadata or {})
-    clash = sorted(set(extra) & set(sidecar))
+    clash = sorted(set(extra) & {*sidecar, "model_sha256"})
     if clash:
         raise ValueError(f"metadata may not overwrite sidecar keys: {', '.join(clash)}")
     sidecar.update(extra)
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     write_file_atomic(path / model_file, write_model)
+    sidecar["model_sha256"] = file_sha256(path / model_file)  # after the file, before the sidecar
     write_json_atomic(path / SIDECAR_FILE, sidecar)
     return path
 
@@ -151,14 +170,21 @@ def load_model_dir(
 ) -> SavedModel:
     """Read a directory written by ``save_model_dir``; raise if it is incomplete or inconsistent.
 
-    Checks: the sidecar is a JSON object, ``model_file`` exists, the classes are ``classes``
-    (when given), and ``feature_schema_hash`` matches ``feature_names``.
+    Checks: the sidecar is a JSON object of finite numbers, ``model_file`` exists and has the
+    sidecar's ``model_sha256``, the classes are ``classes`` (when given), and
+    ``feature_schema_hash`` matches ``feature_names``.
     """
     path = Path(directory)
     sidecar = read_sidecar(path)
     model_path = path / model_file
     if not model_path.is_file():
         raise FileNotFoundError(f"no {model_file} in {path}")
+    expected = sidecar.get("model_sha256")
+    if expected is not None and file_sha256(model_path) != expected:
+        raise ValueError(
+            f"{model_file} of {path.name} does not match its sidecar's sha256: damaged, or "
+            "another model's file"
+        )
     if classes is not None and tuple(sidecar.get("classes", ())) != tuple(classes):
         raise ValueError(f"{path} was trained on classes {sidecar.get('classes')!r}")
     raw_names = sidecar.get("feature_names")

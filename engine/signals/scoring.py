@@ -120,16 +120,20 @@ class Score:
 
 class Scorer:
     """Holds the champion outcome model: loaded on first use (an answer that needs no model never
-    loads xgboost), dropped by ``reload`` after a promotion and loaded again when next needed."""
+    loads xgboost), dropped by ``reload`` after a promotion and loaded again when next needed.
+
+    A champion that cannot be used (damaged, swapped, trained on other features) is not fatal:
+    the newest earlier model that loads takes its place, and ``note`` says so (``/status``)."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._model: OutcomeModel | None = None
         self._version: str | None = None
         self._loaded = False
+        self.note: str | None = None
 
     def reload(self) -> None:
-        self._model, self._version, self._loaded = None, None, False
+        self._model, self._version, self._loaded, self.note = None, None, False, None
 
     def _load(self) -> None:
         if self._loaded:
@@ -143,6 +147,24 @@ class Scorer:
             self._version = champion.version
         except RegistryError as exc:
             log.warning("champion model not usable: %s", exc)
+            self._fall_back(str(exc))
+
+    def _fall_back(self, why: str) -> None:
+        """Score with the newest earlier model that loads, the champion being unusable."""
+        for info in self.registry.list(KIND):  # newest first
+            if info.champion:
+                continue
+            try:
+                self._model = self.registry.load(
+                    info.version, kind=KIND, expected_schema_hash=SCHEMA_HASH
+                )
+            except RegistryError:
+                continue
+            self._version = info.version
+            self.note = f"the champion is not usable ({why}); scoring with {info.version}"
+            log.warning("%s", self.note)
+            return
+        self.note = f"the champion is not usable ({why}) and no earlier model loads"
 
     @property
     def version(self) -> str | None:

@@ -242,3 +242,38 @@ def test_train_without_data_retrains_from_the_database(data_dir: Path) -> None:
     code, out = cli("train")
     assert code == 2
     assert out.startswith("error: not enough labeled signals to train: 0")
+
+
+def test_a_damaged_champion_can_be_repaired_from_the_cli(trained: Path, signals_csv: Path) -> None:
+    """A champion whose model file was damaged does not stop the CLI: `models list` and
+    `models rollback` still work, scoring falls back to the newest earlier model that loads, and
+    /status says so."""
+    import asyncio
+
+    from bot.commands import dispatch
+
+    good = champion(trained)
+    worse = train_worse(trained, signals_csv)
+    code, out = cli("models", "promote", worse.version)
+    assert code == 0 and f"champion: {worse.version}" in out
+    (registry(trained).root / worse.version / "model.ubj").write_bytes(b"not a model")
+
+    code, out = cli("models", "list")
+    assert code == 0, out
+    assert f"* {worse.version}" in out and good in out
+
+    async def status_text() -> str:
+        service = await MoonbotService.open(Settings())
+        try:
+            assert service.scorer.version == good  # the newest earlier model that loads
+            return (await dispatch(service, "/status")).text
+        finally:
+            await service.close()
+
+    text = asyncio.run(status_text())
+    assert f"Model {good}" in text
+    assert f"Note: the champion is not usable (model {worse.version} cannot be loaded:" in text
+    assert f"scoring with {good}" in text
+
+    code, out = cli("models", "rollback")
+    assert code == 0 and f"rolled back: champion is {good}" in out

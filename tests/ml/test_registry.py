@@ -145,3 +145,61 @@ def test_dangling_champion_pointer(registry: Registry, fitted: OutcomeModel) -> 
     assert registry.champion("outcome") is None
     info = registry.save(fitted, metrics={}, training_window=WINDOW, n_samples=1)
     assert info.champion is True  # the pointer named nothing real, so the first save takes it
+
+
+# --- models you can repair: the sidecar's sha256 and finite numbers are checked on load ------
+
+
+def test_the_sidecar_records_the_model_files_sha256(
+    registry: Registry, fitted: OutcomeModel
+) -> None:
+    import hashlib
+
+    info = registry.get(save(registry, fitted))
+    sidecar = json.loads((info.path / "model.json").read_text())
+    assert (
+        sidecar["model_sha256"]
+        == hashlib.sha256((info.path / "model.ubj").read_bytes()).hexdigest()
+    )
+
+
+def test_a_damaged_model_file_is_refused_in_one_line(
+    registry: Registry, fitted: OutcomeModel
+) -> None:
+    version = save(registry, fitted)
+    model_file = registry.get(version).path / "model.ubj"
+    data = bytearray(model_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    model_file.write_bytes(bytes(data))
+    with pytest.raises(RegistryError) as refused:
+        registry.load(version, kind="outcome", expected_schema_hash=HASH)
+    message = str(refused.value)
+    assert "\n" not in message and "sha256" in message and version in message
+
+
+def test_another_models_file_swapped_in_is_refused(
+    registry: Registry, fitted: OutcomeModel, synth: Synth
+) -> None:
+    first = save(registry, fitted)
+    other = OutcomeModel(objective="softprob", n_estimators=20, n_jobs=1).fit(
+        synth.X.iloc[:1000], synth.y[:1000]
+    )
+    second = save(registry, other)
+    (registry.get(first).path / "model.ubj").write_bytes(
+        (registry.get(second).path / "model.ubj").read_bytes()
+    )
+    with pytest.raises(RegistryError, match="sha256"):
+        registry.load(first, kind="outcome", expected_schema_hash=HASH)
+    registry.load(second, kind="outcome", expected_schema_hash=HASH)  # the other one is intact
+
+
+def test_a_non_finite_number_in_a_sidecar_is_refused(
+    registry: Registry, fitted: OutcomeModel
+) -> None:
+    version = save(registry, fitted)
+    path = registry.get(version).path / "model.json"
+    text = path.read_text()
+    assert '"best_iteration": ' in text
+    path.write_text(text.replace('"best_iteration": ', '"best_iteration": Infinity, "_was": ', 1))
+    with pytest.raises(RegistryError, match="Infinity is not a JSON number"):
+        registry.get(version)
