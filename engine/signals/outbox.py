@@ -7,13 +7,21 @@ records that a send began (``attempt_started_at``), and its outcome clears the m
 still marked was in flight when the sender died, and may have been delivered. Its next send
 carries ``maybe_delivered``, and every send carries the alert's stable ``key``. Discord drops a
 second message with the same key (for a few minutes); otherwise the alert says it may repeat.
+
+Several senders may run on one database (two processes on one data dir, the bot and a shell).
+Before it sends, a sender claims the row: one conditional UPDATE sets ``claimed_until`` (a lease)
+only while the row is pending and unclaimed or its lease has run out, so exactly one sender wins
+on SQLite and PostgreSQL alike; the others skip it. The outcome clears the claim; so does a sender
+that is stopped (cancelled) mid-send, keeping the in-flight mark. A sender killed outright holds
+its claim until the lease runs out; then another sender takes the alert, flagged may-repeat.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel import col, or_, select, update
@@ -28,6 +36,8 @@ from engine.tracking.kolstats import KolStats
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "moonbot-alert-"
+# How long a claim keeps other senders off an alert: far longer than one send takes.
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +170,8 @@ async def pending(
             query = query.where(col(Alert.channel).startswith(channel))
         if due_by is not None:
             query = query.where(
-                or_(col(Alert.next_attempt_at).is_(None), col(Alert.next_attempt_at) <= due_by)
+                or_(col(Alert.next_attempt_at).is_(None), col(Alert.next_attempt_at) <= due_by),
+                or_(col(Alert.claimed_until).is_(None), col(Alert.claimed_until) <= due_by),
             )
         rows = (await session.exec(query)).all()
     views = []
@@ -202,6 +213,7 @@ async def mark_sent(db: Database, alert_id: int) -> None:
             alert.sent_at = utcnow()
             alert.attempts += 1
             alert.attempt_started_at = None
+            alert.claimed_until = None
             session.add(alert)
 
 
@@ -230,18 +242,25 @@ async def deliver(
     max_attempts: int = 8,
     base_delay: timedelta = timedelta(seconds=30),
     max_delay: timedelta = timedelta(hours=1),
+    lease: timedelta = CLAIM_LEASE,
 ) -> Delivery:
     """Send the due pending alerts of ``channel`` (a prefix) and mark each one sent. A send that
     raises is retried later with exponential backoff, and given up (status ``failed``, the error
     kept) after ``max_attempts``: an alert is never silently lost or sent twice by this loop.
 
-    Each send is marked as begun first; a sender that dies before the outcome is recorded leaves
-    the mark, and the next run sends that alert again with ``maybe_delivered`` set."""
+    Each send is claimed and marked as begun first (an alert another sender holds is skipped); a
+    sender that dies before the outcome is recorded leaves the mark, and the next run sends that
+    alert again with ``maybe_delivered`` set."""
     sent = retrying = failed = 0
-    for view in await pending(db, channel, due_by=now):
-        await _start_attempt(db, view.alert_id, now)
+    for listed in await pending(db, channel, due_by=now):
+        view = await _claim(db, listed, now, lease)
+        if view is None:
+            continue  # another sender has it, or has just sent it
         try:
             await send(view)
+        except asyncio.CancelledError:
+            await asyncio.shield(_release(db, view.alert_id))  # stopped: the next sender may go
+            raise
         except Exception as exc:  # any failure of a face's send: record it, retry later
             log.warning("alert %s to %s failed: %s", view.alert_id, view.channel, exc)
             if await _record_failure(
@@ -256,10 +275,36 @@ async def deliver(
     return Delivery(sent, retrying, failed)
 
 
-async def _start_attempt(db: Database, alert_id: int, now: datetime) -> None:
+async def _claim(
+    db: Database, view: AlertView, now: datetime, lease: timedelta
+) -> AlertView | None:
+    """Claim a pending alert for one send and mark the send as begun; None when another sender
+    holds it or it is no longer pending. The view says whether an earlier send was cut off."""
+    async with db.session() as session:
+        in_flight = (
+            await session.exec(
+                select(Alert.attempt_started_at).where(col(Alert.id) == view.alert_id)
+            )
+        ).first()
+        claimed = await session.exec(
+            update(Alert)
+            .where(
+                col(Alert.id) == view.alert_id,
+                col(Alert.status) == "pending",
+                or_(col(Alert.claimed_until).is_(None), col(Alert.claimed_until) <= now),
+            )
+            .values(claimed_until=now + lease, attempt_started_at=now)
+        )
+        if claimed.rowcount != 1:
+            return None
+    return replace(view, maybe_delivered=in_flight is not None)
+
+
+async def _release(db: Database, alert_id: int) -> None:
+    """Give up a claim without an outcome (the in-flight mark stays: it may have been sent)."""
     async with db.session() as session:
         await session.exec(
-            update(Alert).where(col(Alert.id) == alert_id).values(attempt_started_at=now)
+            update(Alert).where(col(Alert.id) == alert_id).values(claimed_until=None)
         )
 
 
@@ -278,6 +323,7 @@ async def _record_failure(
         if alert is None:
             return False
         alert.attempts += 1
+        alert.claimed_until = None
         if not isinstance(exc, OutcomeUnknown):
             alert.attempt_started_at = None  # the outcome is known: this attempt failed
         alert.last_error = f"{type(exc).__name__}: {exc}"[:300]

@@ -178,6 +178,9 @@ class Outcome(SQLModel, table=True):
     time_to_peak_hours: float
     label: int
     labeled_at: datetime = _ts(default_factory=utcnow)
+    # Where max_mcap was seen: "snapshot", "swap" or "candle" (engine.learning.labels); None on
+    # rows labeled before the price path had sources.
+    max_source: str | None = None
 
 
 class Alert(SQLModel, table=True):
@@ -200,6 +203,8 @@ class Alert(SQLModel, table=True):
     # Set just before a send and cleared when its outcome is recorded: still set on a pending row,
     # the sender died in the middle of that send, and the alert may have been delivered.
     attempt_started_at: datetime | None = _ts(default=None)
+    # A sender's claim on this row: no other sender takes it before then (engine.signals.outbox).
+    claimed_until: datetime | None = _ts(default=None)
     created_at: datetime = _ts(default_factory=utcnow)
     sent_at: datetime | None = _ts(default=None)
     last_error: str | None = None

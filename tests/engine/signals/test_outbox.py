@@ -171,3 +171,100 @@ async def test_a_database_from_before_the_marker_gets_its_column(tmp_settings) -
         assert not view.maybe_delivered
     finally:
         await reopened.close()
+
+
+async def test_two_senders_on_one_database_send_each_alert_once(tmp_settings) -> None:  # type: ignore[no-untyped-def]
+    """Two senders (each with its own engine on the same database file, as two processes would
+    be) run at once: sender A is held inside its first send until sender B has finished. B must
+    skip the alert A holds; A must skip the ones B sent. Every alert goes out exactly once."""
+    from engine.storage import Database
+
+    svc = await MoonbotService.open(tmp_settings, world())
+    other = Database(tmp_settings.db_url)
+    try:
+        await svc.cycle(at(73 * 60))
+        channels = [f"telegram:{i}" for i in range(1, 7)]
+        await _queue(svc, channels)
+        sends: list[tuple[str, str, bool]] = []
+        a_inside, b_finished = asyncio.Event(), asyncio.Event()
+
+        async def send_a(view: outbox.AlertView) -> None:
+            if not sends:
+                a_inside.set()  # A has claimed its first alert and is sending it...
+                await b_finished.wait()  # ...while B runs
+            sends.append(("A", view.channel, view.maybe_delivered))
+
+        async def send_b(view: outbox.AlertView) -> None:
+            sends.append(("B", view.channel, view.maybe_delivered))
+
+        async def run_b() -> outbox.Delivery:
+            await a_inside.wait()
+            try:
+                return await outbox.deliver(other, "telegram:", send_b, now=at(0))
+            finally:
+                b_finished.set()
+
+        a_task = asyncio.create_task(outbox.deliver(svc.db, "telegram:", send_a, now=at(0)))
+        b = await asyncio.wait_for(run_b(), timeout=60)
+        a = await asyncio.wait_for(a_task, timeout=60)
+        assert sorted(channel for _, channel, _ in sends) == channels  # each exactly once
+        assert a.sent + b.sent == len(channels) and a.sent >= 1 and b.sent >= 1
+        assert not any(maybe for _, _, maybe in sends)
+        assert {row.status for row in await _alerts(svc)} == {"sent"}
+    finally:
+        await other.dispose()
+        await svc.close()
+
+
+async def test_a_killed_senders_claim_holds_until_its_lease_runs_out(tmp_settings) -> None:  # type: ignore[no-untyped-def]
+    """A sender killed outright (no chance to release) keeps its claim: another sender skips the
+    alert until the lease has run out, then sends it flagged may-repeat."""
+    svc = await MoonbotService.open(tmp_settings, world())
+    try:
+        await svc.cycle(at(73 * 60))
+        await _queue(svc, ["telegram:1"])
+        (listed,) = await outbox.pending(svc.db, "telegram:")
+        now = at(0)
+        assert (
+            await outbox._claim(svc.db, listed, now, outbox.CLAIM_LEASE) is not None
+        )  # then: kill
+        seen: list[bool] = []
+
+        async def send(view: outbox.AlertView) -> None:
+            seen.append(view.maybe_delivered)
+
+        early = now + outbox.CLAIM_LEASE - timedelta(seconds=1)
+        assert await outbox.deliver(svc.db, "telegram:", send, now=early) == outbox.Delivery()
+        after = now + outbox.CLAIM_LEASE
+        assert await outbox.deliver(svc.db, "telegram:", send, now=after) == outbox.Delivery(1)
+        assert seen == [True]
+        row = await _alert(svc, "telegram:1")
+        assert (row.status, row.claimed_until, row.attempt_started_at) == ("sent", None, None)
+    finally:
+        await svc.close()
+
+
+async def _alerts(svc: MoonbotService) -> list[Alert]:
+    async with svc.db.session() as session:
+        return list((await session.exec(select(Alert))).all())
+
+
+async def test_of_two_senders_that_listed_the_same_alert_one_claims_it(tmp_settings) -> None:  # type: ignore[no-untyped-def]
+    """The race the claim exists for: both senders listed the alert before either claimed it."""
+    from engine.storage import Database
+
+    svc = await MoonbotService.open(tmp_settings, world())
+    other = Database(tmp_settings.db_url)
+    try:
+        await svc.cycle(at(73 * 60))
+        await _queue(svc, ["telegram:1"])
+        (seen_by_a,) = await outbox.pending(svc.db, "telegram:", due_by=at(0))
+        (seen_by_b,) = await outbox.pending(other, "telegram:", due_by=at(0))
+        claims = await asyncio.gather(
+            outbox._claim(svc.db, seen_by_a, at(0), outbox.CLAIM_LEASE),
+            outbox._claim(other, seen_by_b, at(0), outbox.CLAIM_LEASE),
+        )
+        assert sum(claim is not None for claim in claims) == 1
+    finally:
+        await other.dispose()
+        await svc.close()
