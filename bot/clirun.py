@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from engine.config import Settings
-from engine.errors import SourceError, UserError
+from engine.errors import SourceError, StorageUnavailable, UserError
 
 if TYPE_CHECKING:
     from engine.service import MoonbotService
@@ -47,6 +47,13 @@ def run_coro(coro: Coroutine[Any, Any, T]) -> T:
         fail(str(exc))
     except SourceError as exc:
         say(f"error: data source unavailable: {exc}")
+        raise typer.Exit(1) from None
+    except StorageUnavailable as exc:
+        say(f"error: {exc}")
+        raise typer.Exit(1) from None
+    except OSError as exc:  # a file the command writes: disk full, read-only directory
+        where = f" ({exc.filename})" if exc.filename else ""
+        say(f"error: {exc.strerror or exc}{where}")
         raise typer.Exit(1) from None
 
 

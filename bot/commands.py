@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import format as fmt
-from engine.errors import SourceError, UserError
+from engine.errors import SourceError, StorageUnavailable, UserError
 from engine.service import MoonbotService
 from engine.views import WeeklyReport
 
@@ -126,13 +126,19 @@ async def _track(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     )
 
 
+def _is_threshold(text: str) -> bool:
+    """A whole number in ASCII digits (the engine checks 0-100): ``str.isdigit`` also accepts
+    "²", which ``int`` refuses, and ``int`` refuses numbers of 4,300+ digits."""
+    return len(text) <= 6 and text.isascii() and text.isdigit()
+
+
 async def _alerts(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     if not ctx.is_admin:
         return Reply("/alerts is for admins only")
     action = args[0].lower()
     if action in ("on", "off"):
         state = await service.set_alerts(ctx.channel, enabled=action == "on")
-    elif action == "threshold" and len(args) == 2 and args[1].isdigit():
+    elif action == "threshold" and len(args) == 2 and _is_threshold(args[1]):
         state = await service.set_alerts(ctx.channel, threshold=int(args[1]))
     else:
         return Reply("usage: /alerts on · /alerts off · /alerts threshold <0-100>")
@@ -226,6 +232,12 @@ async def dispatch(
     except SourceError:
         log.exception("data source failed during /%s", command.name)
         return Reply("the data source is unavailable right now; try again in a minute")
+    except StorageUnavailable as exc:
+        log.error("/%s: %s", command.name, exc)
+        return Reply(f"{exc}; try again later")
+    except OSError as exc:  # a report or chart that could not be written: full or read-only disk
+        log.error("/%s could not write its files: %s", command.name, exc)
+        return Reply(f"/{command.name} could not write its files: {exc.strerror or exc}")
     except Exception:
         log.exception("command /%s failed", command.name)
         return Reply(f"/{command.name} failed on our side; the error was logged")

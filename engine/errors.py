@@ -29,11 +29,13 @@
     │       ├── RpcNotAvailable       this node will not serve it (cleaned up, skipped slot,
     │       │                         no history, unsupported tx version)
     │       └── RpcInvalidRequest     our bug: parse error, invalid request, method, params
+    ├── StorageUnavailable            the database or the data directory refused: locked,
+    │                                 read-only, disk full; one line naming the cause
     └── OutcomeUnknown                a face's send failed in a way that leaves open whether the
                                       platform posted it (a timeout): the retry says it may repeat
 
 Faces catch ``UserError`` and show its message; they show ``SourceError`` as a short
-"data source unavailable" line and log the details. ``OutcomeUnknown`` is raised by a face's
+"data source unavailable" line and log the details, and ``StorageUnavailable`` as its one line. ``OutcomeUnknown`` is raised by a face's
 alert send and caught by the engine's alert sender, which retries the alert. Anything else is a
 bug: logged, and the user gets a generic one-liner, never a traceback. Messages never carry
 markup, and a message built from a URL uses its redacted form (``engine.sources.net.redact``).
@@ -163,3 +165,7 @@ class RpcInvalidRequest(RpcError):
 class OutcomeUnknown(MoonbotError):
     """A face's send failed in a way that leaves open whether the platform posted the message
     (a timeout waiting for its answer). The retry is flagged ``maybe_delivered``."""
+
+
+class StorageUnavailable(MoonbotError):
+    """The database or the data directory refused (locked, read-only, full). One line."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlmodel import SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import engine.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from engine.errors import StorageUnavailable
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,7 +57,12 @@ class Database:
         if url.startswith("sqlite"):
             path = sa.engine.make_url(url).database
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageUnavailable(
+                        f"cannot create the data directory {Path(path).parent}: {exc.strerror}"
+                    ) from None
         self.engine: AsyncEngine = create_async_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -65,15 +71,18 @@ class Database:
         )
 
     async def create(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(SQLModel.metadata.create_all)
-            await conn.run_sync(_add_nullable_columns)
+        with _storage_faults():
+            async with self.engine.begin() as conn:
+                await conn.run_sync(SQLModel.metadata.create_all)
+                await conn.run_sync(_add_nullable_columns)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits at the end of the block, or rolls back on error."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        """A session whose work commits at the end of the block, or rolls back on error. The
+        database refusing (locked, read-only, full) is ``StorageUnavailable``, one line."""
+        with _storage_faults():
+            async with self._sessions() as session, session.begin():
+                yield session
 
     async def count(self, table: type[SQLModel], *where: Any) -> int:
         """How many rows of ``table`` (matching every ``where`` clause)."""
@@ -88,6 +97,16 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@contextmanager
+def _storage_faults() -> Iterator[None]:
+    """The driver's "database is locked / readonly / disk is full" as one line, no SQL in it."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        cause = " ".join(str(exc.orig if exc.orig is not None else exc).split())[:200]
+        raise StorageUnavailable(f"the database is unavailable: {cause}") from None
 
 
 async def insert_ignore(

@@ -20,6 +20,7 @@ the same one-line ``UserError``s, and nothing is written when a check fails.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -155,10 +156,20 @@ async def find_kol(db: Database, query: str) -> Kol:
             if row is None:
                 raise UnknownKol(f"wallet {wallet} is not a tracked KOL")
             return row
-        row = (await session.exec(select(Kol).where(func.lower(Kol.name) == text.lower()))).first()
+        # Compared in Python: SQLite's lower() folds ASCII only ("Émile" would not match "émile").
+        wanted = _name_key(text)
+        row = next(
+            (k for k in (await session.exec(select(Kol))).all() if _name_key(k.name) == wanted),
+            None,
+        )
     if row is None:
         raise UnknownKol(f"no tracked KOL is named {text!r}: try /kol with a wallet address")
     return row
+
+
+def _name_key(name: str) -> str:
+    """A KOL name as compared: Unicode-normalised (NFKC), case-folded, spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 async def kol_names(db: Database) -> dict[str, str]:

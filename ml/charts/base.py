@@ -60,13 +60,17 @@ _lock = threading.RLock()
 @contextlib.contextmanager
 def chart_style() -> Iterator[None]:
     """moonbot's chart style (matplotlib's defaults when the style file is missing)."""
+    # Token and KOL names are user text: "$" in them must print as "$", never start mathtext
+    # (a name like "$\\undefinedcmd$" would fail the whole figure).
+    plain = {"text.parse_math": False}
     with _lock:
         if STYLE_PATH.is_file():
-            with matplotlib.style.context(STYLE_PATH):
+            with matplotlib.style.context([STYLE_PATH, plain]):
                 yield
         else:
             log.warning("chart style %s not found; using matplotlib defaults", STYLE_PATH)
-            yield
+            with matplotlib.rc_context({"text.parse_math": False}):
+                yield
 
 
 def new_figure(figsize: tuple[float, float] = FIGSIZE) -> Figure:

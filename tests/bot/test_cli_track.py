@@ -160,3 +160,16 @@ def test_backfill_stores_the_wallets_swaps_of_the_last_days(
     assert lines[0].startswith(f"{wallet}: 1 transactions since ")
     assert lines[0].endswith(" UTC, 1 swaps, 1 new")
     assert invoke(opener, "list")[1][0].split()[2] == "2"  # trades
+
+
+def test_a_data_dir_that_cannot_be_written_is_one_line_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No traceback: the command says what the machine refused, and exits 1."""
+    blocker = tmp_path / "occupied"
+    blocker.write_text("a file where the data directory should be")
+    monkeypatch.setenv("MOONBOT_DATA_DIR", str(blocker / "data"))
+    opener = Opener(lambda: ScriptedSource([], [], [], []))
+    code, lines = invoke(opener, "add", WALLET_A, "--tier", "top")
+    assert code == 1
+    assert lines == [f"error: cannot create the data directory {blocker / 'data'}: Not a directory"]

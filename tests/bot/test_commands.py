@@ -121,6 +121,16 @@ async def test_insights_on_an_empty_database(tmp_settings) -> None:  # type: ign
             True,
             "usage: /alerts on · /alerts off · /alerts threshold <0-100>",
         ),
+        (
+            "/alerts threshold ²",  # a digit to str.isdigit, not to int()
+            True,
+            "usage: /alerts on · /alerts off · /alerts threshold <0-100>",
+        ),
+        (
+            "/alerts threshold " + "9" * 5000,  # more digits than int() converts
+            True,
+            "usage: /alerts on · /alerts off · /alerts threshold <0-100>",
+        ),
         ("/alerts", True, "missing argument: usage /alerts <setting> [value]"),
         ("/track add " + UNKNOWN_MINT, False, "/track add is for admins only"),
         ("/track remove", True, "missing argument: usage /track remove <wallet>"),
@@ -187,3 +197,12 @@ async def test_alert_thresholds_are_per_channel(tmp_settings) -> None:  # type: 
         )
     finally:
         await svc.close()
+
+
+async def test_kol_names_match_case_insensitively_beyond_ascii(service: MoonbotService) -> None:
+    """SQLite's lower() folds ASCII only: "ÉMILE" must still find "Émile", and a name written
+    with a combining accent (E + U+0301) the same one."""
+    await dispatch(service, f"/track add {UNKNOWN_MINT} Émile top", is_admin=True)
+    for query in ("ÉMILE", "émile", "E\u0301mile"):
+        reply = await dispatch(service, f"/kol {query}")
+        assert reply.text.startswith(f"Émile [top] · {UNKNOWN_MINT}"), (query, reply.text)

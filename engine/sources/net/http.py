@@ -6,6 +6,10 @@ counted in ``http_requests``, and timeouts, dropped connections, HTTP 429 and 5x
 honoured) become a ``TransientError`` for the retrier. ``_json`` reads a body, a garbled one
 being transient too. What a 3xx/4xx means, and what the body must hold, is the subclass's call.
 
+Every attempt has an overall ``deadline`` (connect, send, and the whole body) on top of httpx's
+per-phase timeouts: httpx's read timeout restarts with every chunk, so an answer trickling one
+byte every few seconds would otherwise hold a poll forever.
+
 Given a ``SecretUrl``, the client is built on ``SecretUrlTransport``: it only ever addresses the
 redacted URL, and the real one (with its API key) is put on the wire by the transport
 (see ``engine.sources.net.redact``).
@@ -26,6 +30,8 @@ from engine.sources.net.ratelimit import Clock, Sleep, TokenBucket
 from engine.sources.net.redact import SecretUrl, SecretUrlTransport, default_transport
 from engine.sources.net.retry import Retrier, RetryPolicy, parse_retry_after
 
+DEFAULT_DEADLINE = 30.0  # seconds for one attempt, start to last byte
+
 
 class HttpSource:
     """One data source's HTTP client, rate limit and retrier; ``aclose`` it (or ``async with``)."""
@@ -43,7 +49,9 @@ class HttpSource:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
+        self.deadline = deadline
         if secret is None:
             self._http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers)
         else:
@@ -80,7 +88,10 @@ class HttpSource:
         await self._limiter.acquire(cost)
         self.http_requests += 1
         try:
-            response = await self._http.request(method, url, **kwargs)
+            async with asyncio.timeout(self.deadline):
+                response = await self._http.request(method, url, **kwargs)
+        except TimeoutError:
+            raise TransientError(f"no complete answer within {self.deadline:g} s") from None
         except httpx.TimeoutException as exc:
             raise TransientError(f"timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:

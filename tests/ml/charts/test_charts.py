@@ -273,3 +273,15 @@ def test_chart_modules_never_import_pyplot() -> None:
             for alias in node.names
         ]
         assert imported and not [name for name in imported if "pyplot" in name]
+
+
+def test_user_text_with_dollar_signs_is_plain_text_not_mathtext() -> None:
+    """A KOL named "$\\undefinedcmd$" would make mathtext fail the whole figure; names are shown
+    as written."""
+    table = kol_table()
+    table.loc[0, "kol"] = "$\\undefinedcmd$"
+    table.loc[1, "kol"] = "$WIF to $1"
+    fig = kol_leaderboard_figure(table, top_n=5)
+    assert png_size(figure_to_png(fig)) == (1000, 600)  # drawing it raised before
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "$\\undefinedcmd$" in labels and "$WIF to $1" in labels
