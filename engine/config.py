@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     )
     rpc_requests_per_second: float = 10.0
     dexscreener_url: str = "https://api.dexscreener.com"
+    # Candles for the labels' price path (engine.sources.candles): GeckoTerminal's public OHLCV,
+    # no key. Off by default; the simulated market has none.
+    candles: bool = False
+    candles_url: str = "https://api.geckoterminal.com/api/v2"
+    candles_timeframe: Literal["minute", "hour", "day"] = "minute"
+    candles_aggregate: int = 5
 
     discord_token: SecretStr | None = None
     telegram_token: SecretStr | None = None

@@ -58,6 +58,21 @@ class TradeRecord:
     block_time: datetime
     slot: int
     program: str = "other"
+    # Issue 10: the swap as its venue settled it (engine.sources.solana.parser). ``swap_index``
+    # numbers the wallet's swaps in the transaction; a USDC/USDT quote was converted to
+    # ``sol_amount_lamports`` at ``sol_usd`` (None: quoted in SOL, nothing converted).
+    swap_index: int = 0
+    venue: str = "other"
+    router: str | None = None
+    quote_mint: str = "So11111111111111111111111111111111111111112"
+    quote_amount_raw: int | None = None
+    sol_usd: float | None = None
+    venue_fee_raw: int = 0
+    network_fee_lamports: int = 0
+    priority_fee_lamports: int = 0
+    tip_lamports: int = 0
+    router_fee_lamports: int = 0
+    rent_lamports: int = 0
 
     @property
     def chain_order(self) -> tuple[datetime, int, str]:
@@ -113,6 +128,16 @@ class SnapshotRecord:
     holder_gini: float | None = None
     holder_median_balance: float | None = None
     top_holder_is_dev: bool | None = None
+    # Where the price came from: "dexscreener", "pumpfun_curve" (the bonding curve's reserves),
+    # "pumpswap_pool" (the pool's vaults); None for the simulated market.
+    source: str | None = None
+    # SOL per whole token and liquidity in SOL, where the price is read in SOL (a SOL curve or
+    # pool); None otherwise.
+    price_sol: float | None = None
+    liquidity_sol: float | None = None
+    # Share 0..1 of a pump.fun curve's initial real token reserve sold (1 = complete); None off
+    # the curve (engine.sources.solana.pumpfun).
+    curve_progress: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

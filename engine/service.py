@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.config import Settings
-from engine.errors import ModelUnavailable, UserError
+from engine.errors import ModelUnavailable, StorageUnavailable, UserError
 from engine.records import MarketSource
 from engine.signals import outbox
 from engine.signals.opening import process_buys, signals_triggered, unsignaled_buys
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from engine.learning.training import Dataset
     from engine.sim import SimConfig
     from engine.sim.demo import DemoService as DemoService
+    from engine.sources.candles import MintCandles
     from ml.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ class MoonbotService:
         self._source = source
         self._tracker: Tracker | None = None
         self._train_lock = asyncio.Lock()
+        self._candles: MintCandles | None = None  # built on first labelling (settings.candles)
         # Set by whoever runs the scheduler (``moonbot run``), so /status can show the jobs.
         self.job_status: Callable[[], list[JobStatus]] | None = None
 
@@ -194,7 +196,12 @@ class MoonbotService:
     async def open(cls, settings: Settings, source: MarketSource | None = None) -> MoonbotService:
         from ml.registry import Registry
 
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(
+                f"cannot create the data directory {settings.data_dir}: {exc.strerror}"
+            ) from None
         db = Database(settings.db_url)
         await db.create()
         async with db.session() as session:
@@ -207,6 +214,8 @@ class MoonbotService:
         aclose = getattr(self._source, "aclose", None)
         if aclose is not None:
             await aclose()
+        if self._candles is not None:
+            await self._candles.aclose()
         await self.db.dispose()
 
     async def now(self) -> datetime:
@@ -242,7 +251,7 @@ class MoonbotService:
             dh_threshold=self.settings.diamond_hand_threshold,
             dh_min_positions=self.settings.diamond_hand_min_positions,
         )
-        labels = await label_due(self.db, until, self.horizon)
+        labels = await label_due(self.db, until, self.horizon, candles=self.candles)
         return CycleReport(
             until=until,
             new_trades=len(poll.new_trades),
@@ -264,7 +273,18 @@ class MoonbotService:
         """Label the signals whose horizon has passed (also done by every cycle)."""
         from engine.learning.labels import label_due
 
-        return (await label_due(self.db, await self.now(), self.horizon)).labeled
+        return (
+            await label_due(self.db, await self.now(), self.horizon, candles=self.candles)
+        ).labeled
+
+    @property
+    def candles(self) -> MintCandles | None:
+        """The labels' candle feed when ``settings.candles`` asks for one (never on the sim)."""
+        if self._candles is None and self.settings.candles:
+            from engine.sources.candles import candles_from_settings
+
+            self._candles = candles_from_settings(self.settings)
+        return self._candles
 
     async def refresh_stats(self) -> int:
         """Rebuild every KOL's positions and peaks from the stored trades and snapshots."""

@@ -1,2 +1,3 @@
 """Step 1a, where records come from: the Solana RPC and its parsers (``solana/``), DexScreener,
-address checks, and the HTTP plumbing they share (``net/``). The embedded market is ``engine.sim``."""
+GeckoTerminal candles (``candles``, read by the labels), address checks, and the HTTP plumbing
+they share (``net/``). The embedded market is ``engine.sim``."""

@@ -37,6 +37,18 @@ def trade_record(row: Trade) -> TradeRecord:
         block_time=row.block_time,
         slot=row.slot,
         program=row.program,
+        swap_index=row.swap_index,
+        venue=row.venue,
+        router=row.router,
+        quote_mint=row.quote_mint,
+        quote_amount_raw=row.quote_amount_raw,
+        sol_usd=row.sol_usd,
+        venue_fee_raw=row.venue_fee_raw,
+        network_fee_lamports=row.network_fee_lamports,
+        priority_fee_lamports=row.priority_fee_lamports,
+        tip_lamports=row.tip_lamports,
+        router_fee_lamports=row.router_fee_lamports,
+        rent_lamports=row.rent_lamports,
     )
 
 

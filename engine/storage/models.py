@@ -97,7 +97,7 @@ class Token(SQLModel, table=True):
 
 class Trade(SQLModel, table=True):
     __table_args__ = (
-        sa.UniqueConstraint("signature", "wallet", "mint", name="uq_trade"),
+        sa.UniqueConstraint("signature", "wallet", "mint", "swap_index", name="uq_trade"),
         sa.Index("ix_trade_wallet_time", "wallet", "block_time"),
         sa.Index("ix_trade_mint_time", "mint", "block_time"),
     )
@@ -116,6 +116,19 @@ class Trade(SQLModel, table=True):
     slot: int = Field(sa_type=sa.BigInteger)
     program: str = "other"
     is_kol: bool = True  # False for token-creator trades (dev sells)
+    # Issue 10 (see engine.records.TradeRecord); existing databases need a migration.
+    swap_index: int = 0
+    venue: str = "other"
+    router: str | None = None
+    quote_mint: str = "So11111111111111111111111111111111111111112"
+    quote_amount_raw: int | None = Field(default=None, sa_type=sa.BigInteger)
+    sol_usd: float | None = None
+    venue_fee_raw: int = Field(default=0, sa_type=sa.BigInteger)
+    network_fee_lamports: int = Field(default=0, sa_type=sa.BigInteger)
+    priority_fee_lamports: int = Field(default=0, sa_type=sa.BigInteger)
+    tip_lamports: int = Field(default=0, sa_type=sa.BigInteger)
+    router_fee_lamports: int = Field(default=0, sa_type=sa.BigInteger)
+    rent_lamports: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 class Position(SQLModel, table=True):

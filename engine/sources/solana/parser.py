@@ -1,64 +1,101 @@
-"""Swaps from ``getTransaction`` results, read from balance changes: pure functions, no I/O.
+"""Swaps from ``getTransaction`` results, as their venues settled them: pure functions, no I/O.
 
-For one wallet (default: the fee payer, the first account key) and one transaction:
+Encodings: ``json`` (account keys are strings, v0 transactions extend them with
+``meta.loadedAddresses.writable`` then ``.readonly``; instructions carry ``programIdIndex``),
+``jsonParsed`` (keys are ``{"pubkey", ...}`` objects that already include loaded addresses;
+instructions carry ``programId``; system and token instructions come ``parsed``) and ``base64``
+(``transaction = [text, "base64"]``: the wire message is decoded by ``wire``). Envelopes: a
+JSON-RPC response, a bare result, a list of either, a Helius ``transactionNotification`` frame
+(several frames may be concatenated without brackets), a fixture wrapper ``{"raw": result}``.
+``slot`` and ``blockTime`` may be missing (None).
 
-* **Token legs**: the net change per mint of the token accounts whose ``owner`` is the wallet,
-  from ``meta.preTokenBalances`` / ``postTokenBalances`` (a side that is missing counts as 0;
-  Token and Token-2022 accounts alike). Raw integers from ``uiTokenAmount.amount``.
-* **SOL leg** (lamports): the wallet's own lamport change, plus the fee when the wallet paid it
-  (reported apart as ``fee_lamports``), plus the lamport change of every token account the
-  wallet owns. For a wrapped-SOL account that change is its WSOL amount change, so SOL and WSOL
-  are one leg; for any other token account it is the rent deposit or refund, so opening or
-  closing the wallet's own token accounts is not counted as SOL spent or received. What the
-  wallet pays to others in the same transaction (router and bot fees, Jito tips, rent of
-  accounts it creates for others, e.g. a pump.fun bonding curve) stays in the SOL leg.
-* **Quote**: SOL, else USDC, else USDT: the first of these that moved against a token leg.
-  A buy is token in / quote out, a sell is token out / quote in. Quote mints are never
-  reported as the traded token.
-* One trade per token mint that moved against the quote. Mints that net to 0 (dust, the
-  intermediate hops of a multi-hop route, round trips) are dropped, so a Jupiter route gives one
-  trade. When several mints move against the same quote (a multi-buy), the quote amount is
-  split evenly between them, so the trades still add up to what the wallet paid or received.
-* Failed transactions (``meta.err``) and transactions with no quote leg against a token leg
-  (transfers, DCA deposits and withdrawals, token-to-token swaps) give no trade.
-* The routing program comes from instruction program ids, never from logs: top-level
-  instructions first (a router there wins over the AMM it calls), then inner instructions.
+One ``ParsedTrade`` per swap the wallet made (default wallet: the fee payer, account 0; any
+other wallet of the transaction when asked, a bundle's other signers for example). How the swaps
+are found, venue-agnostically, is in ``swaps``: the instruction tree (inner instructions placed
+by ``stackHeight``, see ``transfers``) tells which program made each transfer; a token transfer
+made by a venue's invocation between the wallet's (linked) accounts and a pool is a swap.
 
-Both RPC encodings are read: ``json`` (account keys are strings, v0 transactions extend them
-with ``meta.loadedAddresses.writable`` then ``.readonly``; instructions carry
-``programIdIndex``) and ``jsonParsed`` (account keys are ``{"pubkey": ...}`` objects that
-already include the loaded addresses; instructions carry ``programId``).
+The amounts of a trade, all raw integers:
+
+* ``token_amount_raw``: the token the wallet received from (buy) or sent to (sell) the venue.
+* ``quote_amount_raw`` (in ``quote_mint``: WSOL for SOL and WSOL alike, USDC or USDT): the
+  quote the pool, curve or maker itself received (buy) or paid (sell) in that venue invocation,
+  read from its transfers (or, for a curve that pays lamports without a transfer, from the
+  curve's lamport change), **venue fees excluded**: a fee the venue keeps in the pool (PumpSwap
+  LP fee, cashback) is taken from the venue's event and removed. The quote is the asset the
+  venue exchanged against the token: for a USDC -> WSOL -> token route, the WSOL leg.
+* ``venue_fees`` (same mint as the quote): what the venue took beside the price, by kind:
+  ``protocol``/``creator`` (pump.fun TradeEvent; for its old events that lack them, the
+  venue's transfers to third parties, or on a sell the curve's payment minus what reached the
+  wallet), ``lp``/``protocol``/``creator``/``cashback`` (PumpSwap Buy/SellEvent), ``venue``
+  (transfers to third parties inside any other venue's invocation).
+* The wallet's other costs, in lamports, on its first trade of the transaction (0 on the
+  others): ``network_fee`` = 5000 x signatures and ``priority_fee`` = ``meta.fee`` minus it
+  (only when the wallet paid the fee; ``fee_lamports`` is their sum); ``tips`` = transfers to a
+  tip account (``programs.TIP_ACCOUNTS``) outside the venues; ``router_fees`` = other lamports
+  the wallet (or a router's account on its route) sent outside the venues to accounts that
+  already existed (a router's or bot's fee account); ``rent`` = lamports into accounts created
+  in the transaction (for the wallet: the rent left in its own token accounts, net of refunds of
+  those it closed; for others: ``CreateAccount`` funding and transfers into empty accounts).
+  Fees in other mints (a router's USDC commission, Jupiter's platform fee, a DCA fee) are in
+  ``other_fees`` as ``(kind, mint, raw amount)``.
+* ``venue`` / ``router``: labels of the venue program and of the router, bot or keeper through
+  which it was reached (None when called directly); ``program`` is the router, else the venue.
+
+Failed transactions (``meta.err``) give no trade. A keeper-filled order (Jupiter DCA) is the
+trade of the order's owner (its order account's token accounts count as the owner's); the
+keeper that signed it has none. A malformed transaction raises ``MalformedPayload`` with one
+line naming the field.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from engine.errors import MalformedPayload
-from engine.records import Side, TradeRecord
-from engine.sources.solana.programs import USDC_MINT, USDT_MINT, WSOL_MINT
-from engine.sources.solana.routing import route_program
+from engine.records import LAMPORTS_PER_SOL, Side, TradeRecord
+from engine.sources.solana.programs import (
+    LAMPORTS_PER_SIGNATURE,
+    OTHER,
+    USDC_MINT,
+    USDT_MINT,
+    VENUE_PROGRAMS,
+    WSOL_MINT,
+)
+from engine.sources.solana.routing import router_of
+from engine.sources.solana.swaps import (
+    Balances,
+    Hop,
+    WalletCosts,
+    find_hops,
+    linked_accounts,
+    order_owners,
+    wallet_accounts,
+    wallet_costs,
+    wallet_sol_delta,
+)
+from engine.sources.solana.transfers import read_tree
+from engine.sources.solana.wire import WireError, wire_transaction
 
 __all__ = ["ParsedTrade", "load_transactions", "parse_payload_bytes", "parse_transaction"]
 
 log = logging.getLogger(__name__)
 
 _MAX_MESSAGE = 300
+# USDC and USDT have 6 decimals (token balances of jupiterAggregatorV6_sharedAccountsRoute_1 and
+# venues/jupiter_usdt_route_TyswJc: "decimals": 6).
+_STABLE_DECIMALS = {USDC_MINT: 6, USDT_MINT: 6}
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedTrade:
-    """One swap of one wallet, as read from one transaction.
-
-    ``quote_amount_raw`` is in the quote mint's raw units (lamports for SOL/WSOL) and excludes
-    the transaction fee, which is ``fee_lamports`` (0 when the wallet did not pay it).
-    ``block_time`` is UTC and aware, or None when the node did not report it.
-    """
+    """One swap of one wallet, as read from one transaction (see the module doc for each
+    amount). ``block_time`` is UTC and aware; it and ``slot`` are None when not reported."""
 
     signature: str
     wallet: str
@@ -70,18 +107,34 @@ class ParsedTrade:
     quote_amount_raw: int
     fee_lamports: int
     program: str
-    slot: int
+    slot: int | None
     block_time: datetime | None
+    swap_index: int = 0
+    venue: str = OTHER
+    router: str | None = None
+    venue_fees: dict[str, int] = field(default_factory=dict)
+    network_fee: int = 0
+    priority_fee: int = 0
+    tips: int = 0
+    router_fees: int = 0
+    rent: int = 0
+    other_fees: tuple[tuple[str, str, int], ...] = ()
 
-    def to_record(self) -> TradeRecord:
-        """The ``TradeRecord`` of this trade; only SOL/WSOL-quoted trades with a block time."""
-        if self.quote_mint != WSOL_MINT:
+    def to_record(self, sol_usd: float | None = None) -> TradeRecord:
+        """The ``TradeRecord`` of this trade. A USDC/USDT quote is converted to lamports at
+        ``sol_usd`` (USD per SOL at the block time), and the record says so."""
+        if self.block_time is None or self.slot is None:
+            raise ValueError(f"trade {self.signature} has no block time or slot")
+        if self.quote_mint == WSOL_MINT:
+            lamports, price = self.quote_amount_raw, None
+        elif self.quote_mint in _STABLE_DECIMALS and sol_usd is not None and sol_usd > 0:
+            usd = self.quote_amount_raw / 10 ** _STABLE_DECIMALS[self.quote_mint]
+            lamports, price = round(usd / sol_usd * LAMPORTS_PER_SOL), sol_usd
+        else:
             raise ValueError(
                 f"trade {self.signature} is quoted in {self.quote_mint}, not SOL; "
-                "TradeRecord holds SOL amounts only"
+                "give the SOL/USD price of its block time to convert it"
             )
-        if self.block_time is None:
-            raise ValueError(f"trade {self.signature} has no block time")
         return TradeRecord(
             signature=self.signature,
             wallet=self.wallet,
@@ -89,10 +142,22 @@ class ParsedTrade:
             side=self.side,
             token_amount_raw=self.token_amount_raw,
             decimals=self.decimals,
-            sol_amount_lamports=self.quote_amount_raw,
+            sol_amount_lamports=lamports,
             block_time=self.block_time,
             slot=self.slot,
             program=self.program,
+            swap_index=self.swap_index,
+            venue=self.venue,
+            router=self.router,
+            quote_mint=self.quote_mint,
+            quote_amount_raw=self.quote_amount_raw,
+            sol_usd=price,
+            venue_fee_raw=sum(self.venue_fees.values()),
+            network_fee_lamports=self.network_fee,
+            priority_fee_lamports=self.priority_fee,
+            tip_lamports=self.tips,
+            router_fee_lamports=self.router_fees,
+            rent_lamports=self.rent,
         )
 
 
@@ -113,9 +178,10 @@ def parse_transaction(tx: Mapping[str, Any], wallet: str | None = None) -> list[
 def load_transactions(payload: Any) -> list[Mapping[str, Any]]:
     """The ``getTransaction`` results in a decoded payload.
 
-    Accepts a JSON-RPC response (``{"jsonrpc", "result", "id"}``), a bare result, or a list of
-    either (a batch response, or a file of results). A JSON-RPC error, a null result, or
-    anything that is not a transaction raises ``MalformedPayload``.
+    Accepts a JSON-RPC response (``{"jsonrpc", "result", "id"}``), a Helius
+    ``transactionNotification``, a fixture wrapper ``{"raw": result, "slot", "blockTime"}``, a
+    bare result, or a list of any of these. A JSON-RPC error, a null result, or anything that
+    is not a transaction raises ``MalformedPayload``.
     """
     if isinstance(payload, list):
         return [_unwrap(item, position) for position, item in enumerate(payload)]
@@ -123,15 +189,26 @@ def load_transactions(payload: Any) -> list[Mapping[str, Any]]:
 
 
 def parse_payload_bytes(data: bytes, wallet: str | None = None) -> list[ParsedTrade]:
-    """``json.loads`` + ``load_transactions`` + ``parse_transaction`` over every result."""
+    """``json.loads`` + ``load_transactions`` + ``parse_transaction`` over every result.
+    WebSocket frames written one after another (``{...},\\n{...}``) are read as a list."""
     try:
         payload = json.loads(data)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise MalformedPayload(_one_line(f"payload is not valid JSON: {exc}")) from exc
+        payload = _concatenated(data, exc)
     trades: list[ParsedTrade] = []
     for tx in load_transactions(payload):
         trades.extend(parse_transaction(tx, wallet))
     return trades
+
+
+def _concatenated(data: bytes, error: Exception) -> Any:
+    text = data.decode("utf-8", "replace").strip().rstrip(",")
+    if text.startswith("{") and text.endswith("}"):
+        try:
+            return json.loads("[" + text + "]")
+        except (ValueError, RecursionError):
+            pass
+    raise MalformedPayload(_one_line(f"payload is not valid JSON: {error}")) from error
 
 
 # --- payload envelopes ---------------------------------------------------------------------
@@ -139,7 +216,9 @@ def parse_payload_bytes(data: bytes, wallet: str | None = None) -> list[ParsedTr
 
 def _unwrap(item: Any, position: int | None) -> Mapping[str, Any]:
     at = "" if position is None else f" (item {position})"
-    if isinstance(item, Mapping) and ("jsonrpc" in item or "error" in item or "result" in item):
+    if isinstance(item, Mapping) and item.get("method") == "transactionNotification":
+        item = _notification(item, at)
+    elif isinstance(item, Mapping) and ("jsonrpc" in item or "error" in item or "result" in item):
         error = item.get("error")
         if error is not None:
             if isinstance(error, Mapping):
@@ -154,6 +233,12 @@ def _unwrap(item: Any, position: int | None) -> Mapping[str, Any]:
             raise MalformedPayload(
                 f"getTransaction result{at} is null (transaction not found or not yet available)"
             )
+    elif isinstance(item, Mapping) and isinstance(item.get("raw"), Mapping):
+        wrapper = item
+        item = dict(wrapper["raw"])
+        for key in ("slot", "blockTime"):
+            if item.get(key) is None and wrapper.get(key) is not None:
+                item[key] = wrapper[key]
     if not isinstance(item, Mapping):
         raise MalformedPayload(
             f"expected a getTransaction result object{at}, got {type(item).__name__}"
@@ -163,6 +248,17 @@ def _unwrap(item: Any, position: int | None) -> Mapping[str, Any]:
     return item
 
 
+def _notification(item: Mapping[str, Any], at: str) -> Mapping[str, Any]:
+    """A Helius ``transactionNotification``: ``params.result = {transaction: {transaction,
+    meta, version}, signature, slot}`` (no blockTime)."""
+    params = item.get("params")
+    result = params.get("result") if isinstance(params, Mapping) else None
+    inner = result.get("transaction") if isinstance(result, Mapping) else None
+    if not isinstance(result, Mapping) or not isinstance(inner, Mapping):
+        raise MalformedPayload(f"transactionNotification{at} has no params.result.transaction")
+    return {**inner, "slot": result.get("slot"), "blockTime": result.get("blockTime")}
+
+
 # --- one transaction -----------------------------------------------------------------------
 
 
@@ -170,59 +266,136 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
     transaction, signature, meta = _checked_transaction(tx)
     if meta.get("err") is not None:
         return []  # failed: its balance changes are only the fee
-
     message, keys, pre, post = _accounts(transaction, meta, signature)
     fee_payer: str = keys[0]
-    if wallet is None:
-        wallet = fee_payer
-
-    deltas, decimals, owned = _token_legs(meta, wallet, len(keys), signature)
-    usdc = deltas.pop(USDC_MINT, 0)
-    usdt = deltas.pop(USDT_MINT, 0)
-    deltas.pop(WSOL_MINT, None)  # counted through the accounts' lamports below
-    moving_in = any(delta > 0 for delta in deltas.values())
-    moving_out = any(delta < 0 for delta in deltas.values())
-    if not (moving_in or moving_out):
-        return []  # no token moved: a transfer of SOL/stables, an arbitrage, or nothing
-
-    fee = _integer(meta["fee"], "fee", signature) if fee_payer == wallet else 0
-    sol = _sol_change(keys, pre, post, wallet, fee, owned, signature)
-    quote = _quote(sol, usdc, usdt, moving_in=moving_in, moving_out=moving_out)
-    if quote is None:
-        return []  # tokens moved with no quote against them: transfer, deposit, token swap
-    quote_mint, quote_delta = quote
-    side: Side = "buy" if quote_delta < 0 else "sell"
-    buying = side == "buy"
-    legs = [(mint, delta) for mint, delta in deltas.items() if (delta > 0 if buying else delta < 0)]
-
-    slot = _integer(tx["slot"], "slot", signature)
+    wallet = fee_payer if wallet is None else wallet
+    bal = _balances(meta, keys, pre, post, signature)
+    tree = read_tree(message["instructions"], meta.get("innerInstructions"), keys, signature)
+    for move in tree.moves:
+        if not move.asset:  # a plain Transfer names no mint: take its accounts'
+            move.asset = bal.mint.get(move.source) or bal.mint.get(move.dest) or ""
+    orders = order_owners(tree, bal, wallet)
+    signers = _signers(transaction, message, keys)
+    if orders and wallet in signers:
+        return []  # the keeper of a filled order: the trade is the order owner's
+    own = wallet_accounts(tree, bal, wallet, orders)
+    linked = linked_accounts(tree, own)
+    used: set[int] = set()
+    hops = find_hops(tree, bal, own, linked, used)
+    if not hops:
+        return []
+    slot = tx.get("slot")
+    if slot is not None:
+        slot = _integer(slot, "slot", signature)
     block_time = _block_time(tx.get("blockTime"), signature)
-    program = route_program(message, meta, keys, signature)
-    share, remainder = divmod(abs(quote_delta), len(legs))
-    if len(legs) > 1:
-        log.debug(
-            "transaction %s: %d mints against one quote; quote split evenly", signature, len(legs)
-        )
-    trades: list[ParsedTrade] = []
-    for mint, delta in legs:
+    fee = _integer(meta["fee"], "fee", signature) if fee_payer == wallet else 0
+    network = min(fee, LAMPORTS_PER_SIGNATURE * len(transaction["signatures"]))
+    costs = wallet_costs(tree, bal, wallet, own, linked, used)
+    _fee_from_balance(hops, bal, own, fee, costs)
+    trades = []
+    for index, hop in enumerate(hops):
+        first = index == 0
+        router = router_of(tree, hop.call)
+        venue = VENUE_PROGRAMS.get(hop.venue_program, OTHER)
         trades.append(
             ParsedTrade(
                 signature=signature,
                 wallet=wallet,
-                side=side,
-                mint=mint,
-                token_amount_raw=abs(delta),
-                decimals=decimals[mint],
-                quote_mint=quote_mint,
-                quote_amount_raw=share + remainder,
-                fee_lamports=fee,
-                program=program,
+                side="buy" if hop.side == "buy" else "sell",
+                mint=hop.mint,
+                token_amount_raw=hop.token_amount,
+                decimals=bal.decimals.get(hop.mint, 0),
+                quote_mint=hop.quote_mint,
+                quote_amount_raw=hop.quote_amount,
+                fee_lamports=fee if first else 0,
+                program=router or venue,
                 slot=slot,
                 block_time=block_time,
+                swap_index=index,
+                venue=venue,
+                router=router,
+                venue_fees=hop.venue_fees,
+                network_fee=network if first else 0,
+                priority_fee=fee - network if first else 0,
+                tips=costs.tips if first else 0,
+                router_fees=costs.router_fees if first else 0,
+                rent=costs.rent if first else 0,
+                other_fees=tuple(costs.other_fees) if first else (),
             )
         )
-        remainder = 0
     return trades
+
+
+def _fee_from_balance(
+    hops: list[Hop], bal: Balances, own: set[str], fee: int, costs: WalletCosts
+) -> None:
+    """A curve that paid lamports without a transfer: its venue fee is what it paid minus what
+    reached the wallet (the wallet's lamport change with its other costs given back)."""
+    pending = [hop for hop in hops if hop.fee_from_balance]
+    if len(pending) != 1 or len([h for h in hops if h.quote_mint == WSOL_MINT]) != 1:
+        return
+    (hop,) = pending
+    received = wallet_sol_delta(bal, own) + fee + costs.tips + costs.router_fees + costs.rent
+    venue_fee = hop.quote_amount - received
+    if 0 < venue_fee < hop.quote_amount:
+        hop.venue_fees = {"protocol": venue_fee}
+
+
+def _signers(
+    transaction: Mapping[str, Any], message: Mapping[str, Any], keys: list[str]
+) -> set[str]:
+    raw = message["accountKeys"]
+    if raw and isinstance(raw[0], Mapping):
+        return {key["pubkey"] for key in raw if key.get("signer")}
+    return set(keys[: len(transaction["signatures"])])
+
+
+def _balances(
+    meta: Mapping[str, Any], keys: list[str], pre: list[Any], post: list[Any], signature: str
+) -> Balances:
+    for values in (pre, post):
+        for value in values:
+            if type(value) is not int:
+                raise MalformedPayload(
+                    f"transaction {signature}: lamport balances are not integers"
+                )
+    bal = Balances(keys, pre, post, {}, {}, {}, {}, {})
+    index = bal.index
+    for at, key in enumerate(keys):
+        index.setdefault(key, at)
+    n = len(keys)
+    for name, amounts in (
+        ("preTokenBalances", bal.amount_pre),
+        ("postTokenBalances", bal.amount_post),
+    ):
+        balances = meta.get(name) or []
+        if type(balances) is not list:
+            raise MalformedPayload(f"transaction {signature}: {name} is not a list")
+        for balance in balances:
+            account_index = balance["accountIndex"]
+            mint = balance["mint"]
+            ui_amount = balance["uiTokenAmount"]
+            amount = ui_amount["amount"]
+            decimals = ui_amount["decimals"]
+            if type(account_index) is not int or not 0 <= account_index < n:
+                raise MalformedPayload(
+                    f"transaction {signature}: token balance accountIndex {account_index!r} is "
+                    f"not one of the {n} accounts"
+                )
+            if type(amount) is not str or not amount.isdigit():
+                raise MalformedPayload(
+                    f"transaction {signature}: token amount {amount!r} is not a raw integer string"
+                )
+            if type(mint) is not str or type(decimals) is not int:
+                raise MalformedPayload(f"transaction {signature}: token balance of wrong types")
+            account = keys[account_index]
+            owner = balance.get("owner")
+            if type(owner) is str:
+                bal.owner[account] = owner
+            bal.mint[account] = mint
+            bal.decimals[mint] = decimals
+            amounts[account] = int(amount)
+    return bal
 
 
 def _checked_transaction(
@@ -233,9 +406,10 @@ def _checked_transaction(
         raise MalformedPayload(f"expected a getTransaction result object, got {type(tx).__name__}")
     transaction = tx["transaction"]
     if not isinstance(transaction, Mapping):
-        raise MalformedPayload(
-            "transaction is not an object: only the json and jsonParsed encodings are supported"
-        )
+        try:
+            transaction = wire_transaction(transaction)
+        except WireError as exc:
+            raise MalformedPayload(f"transaction: {exc}") from None
     signatures = transaction["signatures"]
     if not isinstance(signatures, list) or not signatures or type(signatures[0]) is not str:
         raise MalformedPayload("transaction has no signature")
@@ -268,62 +442,10 @@ def _accounts(
     return message, keys, pre, post
 
 
-def _token_legs(
-    meta: Mapping[str, Any], wallet: str, n: int, signature: str
-) -> tuple[dict[str, int], dict[str, int], set[int]]:
-    """Token legs of the wallet: the net raw change per mint (quote mints included), each
-    mint's decimals, and the indexes of the token accounts it owns."""
-    deltas: dict[str, int] = {}
-    decimals: dict[str, int] = {}
-    owned: set[int] = set()
-    for sign, balances_key in ((-1, "preTokenBalances"), (1, "postTokenBalances")):
-        balances = meta.get(balances_key) or ()
-        _add_balances(balances, wallet, sign, n, signature, deltas, decimals, owned)
-    return deltas, decimals, owned
-
-
-def _quote(
-    sol: int, usdc: int, usdt: int, *, moving_in: bool, moving_out: bool
-) -> tuple[str, int] | None:
-    """The quote mint and its change: the first of SOL, USDC, USDT that moved against a token
-    leg, or None."""
-    for quote_mint, quote_delta in ((WSOL_MINT, sol), (USDC_MINT, usdc), (USDT_MINT, usdt)):
-        if (quote_delta < 0 and moving_in) or (quote_delta > 0 and moving_out):
-            return quote_mint, quote_delta
-    return None
-
-
 def _integer(value: Any, name: str, signature: str) -> int:
     if type(value) is not int:
         raise MalformedPayload(f"transaction {signature}: {name} is not an integer")
     return value
-
-
-def _sol_change(
-    keys: list[Any],
-    pre: list[Any],
-    post: list[Any],
-    wallet: str,
-    fee: int,
-    owned: set[int],
-    signature: str,
-) -> int:
-    """Lamports in (+) or out (-) of the wallet, fee given back, its token accounts included."""
-    sol = fee
-    if fee:
-        sol += post[0] - pre[0]  # the fee payer is account 0
-    else:
-        try:
-            index = keys.index(wallet)
-        except ValueError:
-            pass  # the wallet only appears as the owner of token accounts
-        else:
-            sol += post[index] - pre[index]
-    for index in owned:  # WSOL amounts, and rent of the wallet's own token accounts
-        sol += post[index] - pre[index]
-    if type(sol) is not int:
-        raise MalformedPayload(f"transaction {signature}: lamport balances are not integers")
-    return sol
 
 
 def _account_keys(raw: Any, meta: Mapping[str, Any], n_balances: int, signature: str) -> list[Any]:
@@ -339,40 +461,6 @@ def _account_keys(raw: Any, meta: Mapping[str, Any], n_balances: int, signature:
         if loaded:
             keys = keys + loaded["writable"] + loaded["readonly"]
     return keys
-
-
-def _add_balances(
-    balances: Iterable[Any],
-    wallet: str,
-    sign: int,
-    n: int,
-    signature: str,
-    deltas: dict[str, int],
-    decimals: dict[str, int],
-    owned: set[int],
-) -> None:
-    for balance in balances:
-        if balance.get("owner") != wallet:
-            continue
-        index = balance["accountIndex"]
-        mint = balance["mint"]
-        ui_amount = balance["uiTokenAmount"]
-        amount = ui_amount["amount"]
-        mint_decimals = ui_amount["decimals"]
-        if type(index) is not int or not 0 <= index < n:
-            raise MalformedPayload(
-                f"transaction {signature}: token balance accountIndex {index!r} is not one of "
-                f"the {n} accounts"
-            )
-        if type(amount) is not str or not amount.isdigit():
-            raise MalformedPayload(
-                f"transaction {signature}: token amount {amount!r} is not a raw integer string"
-            )
-        if type(mint) is not str or type(mint_decimals) is not int:
-            raise MalformedPayload(f"transaction {signature}: token balance of wrong types")
-        deltas[mint] = deltas.get(mint, 0) + sign * int(amount)
-        decimals[mint] = mint_decimals
-        owned.add(index)
 
 
 def _block_time(value: Any, signature: str) -> datetime | None:

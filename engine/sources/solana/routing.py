@@ -1,57 +1,34 @@
-"""Which program routed a swap, from instruction program ids (never from log text).
+"""Which router, bot or keeper a swap went through, from instruction program ids (never logs).
 
-Top-level instructions are read first: a router or aggregator there (Jupiter, OKX, Photon)
-names the trade even though it calls an AMM below it; else the first known AMM at the top level
-(pump.fun, PumpSwap, Raydium AMM v4). Only when the top level names none are the inner
-instructions read, with the same rule. Unknown programs (bots, tip programs) are skipped.
+The router of a swap is the nearest router program above the venue's invocation in the
+instruction tree (Jupiter calling Raydium, OKX calling PumpSwap); a keeper at the top level
+(Jupiter DCA) wins over the aggregator it calls for the fill. When nothing above the venue is a
+router, a router or bot that runs beside it at the top level names the trade (Maestro and Banana
+Gun call pump.fun/PumpSwap from separate top-level instructions); else there is none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from engine.sources.solana.programs import KEEPER_PROGRAMS, ROUTER_PROGRAMS
+from engine.sources.solana.transfers import Tree
 
-from engine.errors import MalformedPayload
-from engine.sources.solana.programs import AMM_PROGRAMS, OTHER, ROUTER_PROGRAMS
-
-
-def route_program(
-    message: Mapping[str, Any], meta: Mapping[str, Any], keys: list[Any], signature: str
-) -> str:
-    """Router at the top level, else AMM at the top level, else the same among inner ones."""
-    router, amm = _scan_programs(message["instructions"], keys, signature)
-    if router is not None:
-        return router
-    if amm is not None:
-        return amm
-    for group in meta.get("innerInstructions") or ():
-        router, found = _scan_programs(group["instructions"], keys, signature)
-        if router is not None:
-            return router
-        if amm is None:
-            amm = found
-    return amm if amm is not None else OTHER
+__all__ = ["router_of"]
 
 
-def _scan_programs(
-    instructions: Iterable[Any], keys: list[Any], signature: str
-) -> tuple[str | None, str | None]:
-    """(first router, first AMM) among ``instructions``; stops at the first router."""
-    amm: str | None = None
-    n = len(keys)
-    for instruction in instructions:
-        index = instruction.get("programIdIndex")
-        if index is None:
-            program_id = instruction["programId"]  # jsonParsed
-        elif type(index) is int and 0 <= index < n:
-            program_id = keys[index]
-        else:
-            raise MalformedPayload(
-                f"transaction {signature}: programIdIndex {index!r} is not one of the {n} accounts"
-            )
-        router = ROUTER_PROGRAMS.get(program_id)
-        if router is not None:
-            return router, amm
-        if amm is None:
-            amm = AMM_PROGRAMS.get(program_id)
-    return None, amm
+def router_of(tree: Tree, call: int) -> str | None:
+    """The router label of the venue invocation at position ``call``, or None."""
+    top_level = [p for p, parent in zip(tree.programs, tree.parents, strict=True) if parent < 0]
+    for program in top_level:
+        if program in KEEPER_PROGRAMS:
+            return ROUTER_PROGRAMS[program]
+    at = tree.parents[call]
+    while at >= 0:
+        name = ROUTER_PROGRAMS.get(tree.programs[at])
+        if name is not None:
+            return name
+        at = tree.parents[at]
+    for program in top_level:
+        name = ROUTER_PROGRAMS.get(program)
+        if name is not None:
+            return name
+    return None

@@ -108,7 +108,7 @@ def test_bytes_for_another_wallet() -> None:
     (trade,) = parse_payload_bytes(data, wallet="GdCFP1doq784rQTHJDuvpLchVWoMtJwdAM8MQTCHWTuz")
     assert (trade.token_amount_raw, trade.quote_amount_raw, trade.fee_lamports) == (
         12023935360031,
-        397732218,
+        393794276,  # the curve's sol_amount in this buyer's TradeEvent (research table 2.2)
         0,
     )
 
@@ -126,17 +126,27 @@ def test_to_record_of_a_sol_trade() -> None:
         side="sell",
         token_amount_raw=592443959000000,
         decimals=6,
-        sol_amount_lamports=37052911064,
+        # settled with the curve: TradeEvent sol_amount 37437283903 = the curve's lamport change
+        sol_amount_lamports=37437283903,
         block_time=datetime(2024, 7, 20, 0, 40, tzinfo=UTC),
         slot=278536429,
         program="pumpfun",
+        venue="pumpfun",
+        quote_amount_raw=37437283903,
+        venue_fee_raw=374372839,  # 1%: 37437283903 - 37052874564 - 36500 - 10000000
+        network_fee_lamports=5000,
+        priority_fee_lamports=31500,
+        router_fee_lamports=10000000,  # to HWEoBxYs… (bloXroute per ext. lists only)
     )
 
 
 def test_to_record_refuses_a_usdc_trade() -> None:
-    (trade,) = parse_transaction(bare_result("jupiterAggregatorV6_sharedAccountsRoute_2.json"))
+    usdc, _wsol = parse_transaction(bare_result("jupiterAggregatorV6_sharedAccountsRoute_1.json"))
     with pytest.raises(ValueError, match="not SOL"):
-        trade.to_record()
+        usdc.to_record()
+    # USDC 20000000 (20 USD) at 200 USD/SOL = 0.1 SOL, and the record says so
+    record = usdc.to_record(sol_usd=200.0)
+    assert (record.sol_amount_lamports, record.sol_usd) == (100000000, 200.0)
 
 
 def test_to_record_refuses_a_trade_without_block_time() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 import random
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,7 @@ from engine.sources.solana.rpc import SolanaRpc
 from engine.sources.solana.source import RpcSource
 from engine.sources.solana.tokeninfo import METADATA_PROGRAM, metadata_address
 from engine.storage import Database, Kol, Trade
+from engine.storage.convert import trade_record
 from engine.storage.db import insert_ignore
 from engine.tracking import kols
 from engine.tracking.tracker import Tracker
@@ -82,22 +84,43 @@ OKX_1 = fixture_transaction("OKXDEX_swap_1.json")
 BUY_0 = fixture_transaction("pumpfun_buy_0.json")
 CREATE = fixture_transaction("pumpfun_create_0.json")
 
-# The hand-checked trades (see test_solana_parser.EXPECTED) as the engine's records.
+# The hand-checked trades (tests/engine/sources/solana/test_parser.py EXPECTED, and the research
+# table in its comments) as the engine's records. ``sol_amount_lamports`` is what the curve or pool
+# itself received or paid; the venue's fee and the wallet's other costs are recorded beside it.
 SELL_0_TRADE = TradeRecord(
     sig(SELL_0), WALLET_P, "CnNVDyM7GXBBcH8giuRYm17YCn6kpFTTbnd6Tx4hpump", "sell",
-    592443959000000, 6, 37052911064, at(1721436000), 278536429, "pumpfun",
+    592443959000000, 6, 37437283903, at(1721436000), 278536429, "pumpfun",
+    venue="pumpfun", quote_mint=WSOL, quote_amount_raw=37437283903,
+    # curve -37437283903 (TradeEvent sol_amount); 1% pump.fun fee 374372839; fee 36500 = 5000 +
+    # priority 31500; 10000000 to HWEoBxYs (a bloXroute tip account, named only by others'
+    # code: counted as a router/bot fee). Lamports +37052874564 = the sum of those parts.
+    venue_fee_raw=374372839, network_fee_lamports=5000, priority_fee_lamports=31500,
+    router_fee_lamports=10000000,
 )  # fmt: skip
 BUY_1_TRADE = TradeRecord(
     sig(BUY_1), WALLET_P, "7nYhDYAxQdFn2DRPcjBFPQQz5qb8HeFiJv9o9w6fpump", "buy",
-    34612901212710, 6, 1020000000, at(1726637843), 290484060, "pumpfun",
+    34612901212710, 6, 1000000000, at(1726637843), 290484060, "pumpfun",
+    venue="pumpfun", quote_mint=WSOL, quote_amount_raw=1000000000,
+    # curve +1000000000; pump.fun fee 10000000; 10000000 to HWEoBxYs; fee 15000; rent 2039280
+    # of the wallet's new token account.
+    venue_fee_raw=10000000, network_fee_lamports=5000, priority_fee_lamports=10000,
+    router_fee_lamports=10000000, rent_lamports=2039280,
 )  # fmt: skip
 OKX_1_TRADE = TradeRecord(
     sig(OKX_1), WALLET_O, "KMnDBXcPXoz6oMJW5XG4tXdwSWpmWEP2RQM1Uujpump", "buy",
     998528432013, 6, 10000000000, at(1721447465), 278561576, "okx_dex",
+    venue="meteora_dlmm", router="okx_dex", quote_mint=WSOL, quote_amount_raw=10000000000,
+    # pool WSOL +10000000000 (Meteora DLMM under the OKX router); fee 541958 = 5000 + 536958.
+    network_fee_lamports=5000, priority_fee_lamports=536958,
 )  # fmt: skip
 BUY_0_TRADE = TradeRecord(
     sig(BUY_0), WALLET_O, "D66sbPtYqLnwPYcUqjDktrQtb52CnfF77C3sdpNpR8Si", "buy",
-    56716561396327, 6, 3070000000, at(1726647738), 290506981, "pumpfun",
+    56716561396327, 6, 3000000000, at(1726647738), 290506981, "pumpfun",
+    venue="pumpfun", quote_mint=WSOL, quote_amount_raw=3000000000,
+    # curve +3000000000; pump.fun fee 30000000; Jito tip 10000000 (ADuUkR4v); 30000000 to
+    # another account; fee 4005001; rent 2039280: lamports -3076044281 in all.
+    venue_fee_raw=30000000, network_fee_lamports=5000, priority_fee_lamports=4000001,
+    tip_lamports=10000000, router_fee_lamports=30000000, rent_lamports=2039280,
 )  # fmt: skip
 
 
@@ -160,14 +183,7 @@ async def open_db(path: Path, *wallets: str) -> Database:
 async def stored_trades(db: Database) -> list[TradeRecord]:
     async with db.session() as session:
         rows = (await session.exec(select(Trade).order_by(col(Trade.id)))).all()
-    return [
-        TradeRecord(
-            r.signature, r.wallet, r.mint, "buy" if r.side == "buy" else "sell",
-            r.token_amount_raw, r.decimals, r.sol_amount_lamports, r.block_time, r.slot,
-            r.program,
-        )
-        for r in rows
-    ]  # fmt: skip
+    return [trade_record(r) for r in rows]  # every column back, the costs by kind included
 
 
 # --- wallet swaps ------------------------------------------------------------------------------
@@ -192,10 +208,10 @@ async def test_real_transactions_come_out_as_the_hand_checked_trades(server: Fak
     ]
 
 
-async def test_failed_usdc_and_non_swap_transactions_move_the_cursor_without_trades(
+async def test_routed_usdc_swaps_give_their_sol_legs_and_non_swaps_move_the_cursor(
     server: FakeServer,
 ) -> None:
-    usdc_buy = fixture_transaction("OKXDEX_commissionSplProxySwap.json")  # USDC -> token
+    usdc_buy = fixture_transaction("OKXDEX_commissionSplProxySwap.json")  # USDC -> WSOL -> token
     usdc_sell = fixture_transaction("jupiterAggregatorV6_sharedAccountsRoute_2.json")  # -> USDC
     dca = resign_transaction(  # a DCA deposit: token and SOL both out, not a swap
         fixture_transaction("jupiterDca_openDcaV2_0.json"),
@@ -212,7 +228,18 @@ async def test_failed_usdc_and_non_swap_transactions_move_the_cursor_without_tra
     add_history(server.node, WALLET_U, [usdc_buy, failed, dca, usdc_sell], failed=[sig(failed)])
     async with make_source(server) as source:
         got = await source.wallet_trades(WALLET_U, None, NOW)
-    assert got.trades == []
+    # The quote is what was exchanged against the token, the WSOL leg at the pool (research
+    # table 2.2): a buy of 6373264828 DKu9… for 1154100000 and a sell of 634862142081 CMjf… for
+    # 197485565, both at Raydium AMM v4; the USDC hops before and after them are not the quote.
+    assert [
+        (t.side, t.mint, t.token_amount_raw, t.sol_amount_lamports, t.quote_mint, t.venue)
+        for t in got.trades
+    ] == [
+        ("buy", "DKu9kykSfbN5LBfFXtNNDPaX35o4Fv6vJ9FKk7pZpump", 6373264828, 1154100000, WSOL,
+         "raydium_amm_v4"),
+        ("sell", "CMjfdovtzmgRsnhE1cCzdwDFGKt1UzZB4oCGQchQpump", 634862142081, 197485565, WSOL,
+         "raydium_amm_v4"),
+    ]  # fmt: skip
     assert got.cursor == sig(usdc_sell)  # the newest: all four read
     fetched = [call["params"][0] for r in server.requests for call in r.body if r.calls > 1]
     assert sorted(fetched) == sorted([sig(usdc_buy), sig(dca), sig(usdc_sell)])
@@ -235,7 +262,7 @@ async def test_a_null_transaction_stops_the_cursor_before_it(server: FakeServer)
         assert [t.signature for t in second.trades] == [sig(BUY_1), sig(photon)]
         assert second.trades[0] == BUY_1_TRADE
         assert second.trades[1].wallet == WALLET_P and second.trades[1].sol_amount_lamports == (
-            459999999  # photon_pumpfun_buy_0's hand-checked SOL leg, now WALLET_P's
+            392079207  # photon_pumpfun_buy_0: what the curve received (research table 2.2)
         )
         assert second.cursor == sig(photon)
 
@@ -474,17 +501,13 @@ async def test_creator_trades_are_its_sells_of_the_mint(server: FakeServer) -> N
     async with make_source(server) as source:
         got = await source.creator_trades([MOODOG], None, NOW)
         assert got == [
-            TradeRecord(
-                sig(dev_sell),
-                MOODOG_CREATOR,
-                MOODOG,
-                "sell",
-                592443959000000,
-                6,
-                37052911064,
-                at(1727660000),
-                292_800_000,
-                "pumpfun",
+            dataclasses.replace(
+                SELL_0_TRADE,
+                signature=sig(dev_sell),
+                wallet=MOODOG_CREATOR,
+                mint=MOODOG,
+                block_time=at(1727660000),
+                slot=292_800_000,
             )
         ]  # the create-and-buy is a buy, the other sell is of another mint: left out
         assert await source.creator_trades([MOODOG], at(1727660000), NOW) == []

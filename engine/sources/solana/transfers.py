@@ -1,0 +1,277 @@
+"""The instruction tree of a transaction and the asset movements in it: pure functions, no I/O.
+
+Instructions run in this order: top-level instruction ``i``, then the inner instructions of
+``meta.innerInstructions`` group ``index == i`` in their listed order. Each inner instruction
+carries ``stackHeight`` (2 = called by the top-level instruction, 3 = called by the last
+instruction of height 2 before it, ...); top-level ones have height 1 (``null`` in
+``jsonParsed``). The **invocation** of an instruction is its nearest ancestor, itself included,
+whose program is not infrastructure (System, SPL Token, Token-2022, Associated Token Account,
+Compute Budget): the program that made the transfer happen. A top-level transfer has none (-1).
+
+Movements read (``json`` data is base58; ``jsonParsed`` gives the same in ``parsed.info``):
+
+* System ``Transfer``/``TransferWithSeed``: lamports, from -> to (asset SOL, reported as WSOL).
+* System ``CreateAccount``/``CreateAccountWithSeed``: lamports from the funder into a new
+  account (kind ``create``: rent, plus what a wrapped-SOL account is funded with).
+* SPL Token / Token-2022 ``Transfer``/``TransferChecked``: raw amount, source token account ->
+  destination token account; the mint from ``TransferChecked``, else from the accounts' mints.
+* ``InitializeAccount``/``2``/``3`` and Associated Token Account ``Create``/``CreateIdempotent``
+  give the mint and owner of token accounts that token balances may not list (a temporary
+  wrapped-SOL account created and closed in the transaction).
+
+Anchor events emitted by self-invocation (an inner instruction of program P, called by P, data
+``e445a52e51cb9a1d`` + the event) are kept for the programs in ``EVENT_PROGRAMS``, by the
+position of the invocation that emitted them.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import MalformedPayload
+from engine.sources.solana.programs import (
+    ATA_PROGRAM,
+    INFRA_PROGRAMS,
+    KEEPER_PROGRAMS,
+    PUMPFUN_PROGRAM,
+    PUMPSWAP_PROGRAM,
+    SYSTEM_PROGRAM,
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+    WSOL_MINT,
+)
+from engine.sources.solana.wire import b58decode, b58encode
+
+__all__ = ["Move", "Tree", "read_tree"]
+
+EVENT_TAG = bytes.fromhex("e445a52e51cb9a1d")  # sha256("anchor:event")[:8]
+EVENT_PROGRAMS = frozenset({PUMPFUN_PROGRAM, PUMPSWAP_PROGRAM})
+_TOKEN_PROGRAMS = frozenset({TOKEN_PROGRAM, TOKEN_2022_PROGRAM})
+_DECODED = INFRA_PROGRAMS | EVENT_PROGRAMS | KEEPER_PROGRAMS
+_U64 = struct.Struct("<Q")
+
+
+@dataclass(slots=True)
+class Move:
+    """One movement of an asset. ``asset`` is the mint (WSOL for lamports), '' when unknown."""
+
+    asset: str
+    amount: int
+    source: str
+    dest: str
+    call: int  # position of the invocation that made it (-1: a top-level transfer)
+    create: bool = False  # lamports funding a new account (system CreateAccount)
+
+
+@dataclass(slots=True)
+class Tree:
+    """Programs by position, each position's invocation and top-level index, the movements,
+    token-account facts from instructions, and events by emitting invocation."""
+
+    programs: list[str] = field(default_factory=list)
+    parents: list[int] = field(default_factory=list)
+    calls: list[int] = field(default_factory=list)
+    tops: list[int] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
+    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # account -> (owner, mint)
+    events: dict[int, list[bytes]] = field(default_factory=dict)
+    keeper_accounts: set[str] = field(default_factory=set)  # of top-level keeper instructions
+
+
+def read_tree(instructions: list[Any], inner: Any, keys: list[str], signature: str) -> Tree:
+    """The tree of a transaction: ``instructions`` of the message, ``inner`` from the meta."""
+    groups: dict[int, list[Any]] = {}
+    for group in inner or ():
+        groups[group["index"]] = group["instructions"]
+    tree = Tree()
+    for top, instruction in enumerate(instructions):
+        stack: list[tuple[int, int]] = []  # (stack height, position)
+        _visit(tree, instruction, 1, top, stack, keys, signature)
+        for child in groups.get(top, ()):
+            height = child.get("stackHeight")
+            if type(height) is not int or height < 2:
+                height = 2
+            _visit(tree, child, height, top, stack, keys, signature)
+    for move in tree.moves:
+        if not move.asset:
+            move.asset = _mint_of(tree, move.source) or _mint_of(tree, move.dest)
+    return tree
+
+
+def _mint_of(tree: Tree, account: str) -> str:
+    info = tree.accounts.get(account)
+    return info[1] if info else ""
+
+
+def _visit(
+    tree: Tree,
+    instruction: Any,
+    height: int,
+    top: int,
+    stack: list[tuple[int, int]],
+    keys: list[str],
+    signature: str,
+) -> None:
+    while stack and stack[-1][0] >= height:
+        stack.pop()
+    parent = stack[-1][1] if stack else -1
+    position = len(tree.programs)
+    program, accounts, data, parsed = _decode(instruction, keys, signature)
+    if program in INFRA_PROGRAMS:
+        call = tree.calls[parent] if parent >= 0 else -1
+    else:
+        call = position
+    tree.programs.append(program)
+    tree.parents.append(parent)
+    tree.calls.append(call)
+    tree.tops.append(top)
+    stack.append((height, position))
+    if program in INFRA_PROGRAMS:
+        if parsed is not None:
+            _parsed_move(tree, program, parsed, call)
+        elif data is not None:
+            _raw_move(tree, program, accounts, data, call)
+    elif program in KEEPER_PROGRAMS and height == 1:
+        tree.keeper_accounts.update(accounts)
+    elif (
+        program in EVENT_PROGRAMS
+        and parent >= 0
+        and tree.programs[parent] == program
+        and data is not None
+        and data[:8] == EVENT_TAG
+    ):
+        tree.events.setdefault(parent, []).append(data[8:])
+
+
+def _decode(
+    instruction: Any, keys: list[str], signature: str
+) -> tuple[str, list[str], bytes | None, Mapping[str, Any] | None]:
+    """(program id, account pubkeys, data bytes, parsed object) of one instruction."""
+    index = instruction.get("programIdIndex")
+    if index is None:  # jsonParsed
+        program = instruction["programId"]
+        if type(program) is not str:
+            raise MalformedPayload(f"transaction {signature}: programId is not a string")
+        parsed = instruction.get("parsed")
+        if isinstance(parsed, Mapping):
+            return program, [], None, parsed
+        accounts = instruction.get("accounts") or []
+        raw = instruction.get("data")
+        if program in INFRA_PROGRAMS or program in EVENT_PROGRAMS:
+            return program, accounts, _data(raw, signature), None
+        return program, accounts if program in KEEPER_PROGRAMS else [], None, None
+    n = len(keys)
+    if type(index) is not int or not 0 <= index < n:
+        raise MalformedPayload(
+            f"transaction {signature}: programIdIndex {index!r} is not one of the {n} accounts"
+        )
+    program = keys[index]
+    if program not in _DECODED:
+        return program, [], None, None
+    accounts = []
+    for at in instruction["accounts"]:
+        if type(at) is not int or not 0 <= at < n:
+            raise MalformedPayload(
+                f"transaction {signature}: instruction account {at!r} is not one of the {n}"
+            )
+        accounts.append(keys[at])
+    if program in KEEPER_PROGRAMS:
+        return program, accounts, None, None
+    return program, accounts, _data(instruction.get("data"), signature), None
+
+
+def _data(raw: Any, signature: str) -> bytes:
+    if type(raw) is bytes:
+        return raw  # decoded from the wire
+    if type(raw) is not str:
+        raise MalformedPayload(f"transaction {signature}: instruction data is not text")
+    try:
+        return b58decode(raw)
+    except ValueError as exc:
+        raise MalformedPayload(f"transaction {signature}: instruction data: {exc}") from None
+
+
+def _raw_move(tree: Tree, program: str, accounts: list[str], data: bytes, call: int) -> None:
+    if program == SYSTEM_PROGRAM:
+        _system_move(tree, accounts, data, call)
+    elif program in _TOKEN_PROGRAMS:
+        _token_move(tree, accounts, data, call)
+    elif program == ATA_PROGRAM and len(accounts) >= 4 and (not data or data[0] in (0, 1)):
+        tree.accounts[accounts[1]] = (accounts[2], accounts[3])
+
+
+def _system_move(tree: Tree, accounts: list[str], data: bytes, call: int) -> None:
+    if len(data) < 12:
+        return
+    tag = data[0] | data[1] << 8 | data[2] << 16 | data[3] << 24
+    if tag == 2 and len(accounts) >= 2:  # Transfer
+        lamports = _U64.unpack_from(data, 4)[0]
+        tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call))
+    elif tag == 11 and len(accounts) >= 3:  # TransferWithSeed
+        lamports = _U64.unpack_from(data, 4)[0]
+        tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[2], call))
+    elif tag == 0 and len(accounts) >= 2:  # CreateAccount
+        lamports = _U64.unpack_from(data, 4)[0]
+        tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call, True))
+    elif tag == 3 and len(accounts) >= 2 and len(data) >= 44:  # CreateAccountWithSeed
+        seed_len = _U64.unpack_from(data, 36)[0]
+        at = 44 + seed_len
+        if len(data) >= at + 8:
+            lamports = _U64.unpack_from(data, at)[0]
+            tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call, True))
+
+
+def _token_move(tree: Tree, accounts: list[str], data: bytes, call: int) -> None:
+    if not data:
+        return
+    tag = data[0]
+    if tag == 3 and len(accounts) >= 2 and len(data) >= 9:  # Transfer
+        amount = _U64.unpack_from(data, 1)[0]
+        tree.moves.append(Move("", amount, accounts[0], accounts[1], call))
+    elif tag == 12 and len(accounts) >= 3 and len(data) >= 9:  # TransferChecked
+        amount = _U64.unpack_from(data, 1)[0]
+        tree.moves.append(Move(accounts[1], amount, accounts[0], accounts[2], call))
+    elif tag == 1 and len(accounts) >= 3:  # InitializeAccount
+        tree.accounts[accounts[0]] = (accounts[2], accounts[1])
+    elif tag in (16, 18) and len(accounts) >= 2 and len(data) >= 33:  # InitializeAccount2/3
+        tree.accounts[accounts[0]] = (b58encode(data[1:33]), accounts[1])
+
+
+def _parsed_move(tree: Tree, program: str, parsed: Mapping[str, Any], call: int) -> None:
+    kind = parsed.get("type")
+    info = parsed.get("info")
+    if not isinstance(info, Mapping):
+        return
+    if program == SYSTEM_PROGRAM:
+        if kind in ("transfer", "transferWithSeed"):
+            tree.moves.append(
+                Move(WSOL_MINT, _int(info["lamports"]), info["source"], info["destination"], call)
+            )
+        elif kind in ("createAccount", "createAccountWithSeed"):
+            lamports = _int(info["lamports"])
+            tree.moves.append(
+                Move(WSOL_MINT, lamports, info["source"], info["newAccount"], call, True)
+            )
+    elif program in _TOKEN_PROGRAMS:
+        if kind == "transfer":
+            amount = _int(info["amount"])
+            tree.moves.append(Move("", amount, info["source"], info["destination"], call))
+        elif kind == "transferChecked":
+            amount = _int(info["tokenAmount"]["amount"])
+            tree.moves.append(Move(info["mint"], amount, info["source"], info["destination"], call))
+        elif kind in ("initializeAccount", "initializeAccount2", "initializeAccount3"):
+            tree.accounts[info["account"]] = (info["owner"], info["mint"])
+    elif program == ATA_PROGRAM and kind in ("create", "createIdempotent"):
+        tree.accounts[info["account"]] = (info["wallet"], info["mint"])
+
+
+def _int(value: Any) -> int:
+    """A raw amount: an integer, or (jsonParsed token amounts) a string of digits."""
+    if type(value) is int and value >= 0:
+        return value
+    if type(value) is str and value.isdigit():
+        return int(value)
+    raise ValueError(f"amount {value!r} is not a raw integer")
