@@ -11,7 +11,8 @@
   each page in random order; ``overlap_pages`` includes the ``before`` entry again.
 * ``getTokenSupply`` / ``getTokenLargestAccounts`` / ``getMultipleAccounts`` (max 100 keys):
   from ``add_token`` and ``add_account`` (an account stored with base64 data is served as it
-  is; ``dataSlice`` trims it).
+  is; ``dataSlice`` trims it). ``load_fixture_accounts`` serves the real pump.fun curve and
+  PumpSwap pool accounts of ../shared/fixtures/solana/accounts at their addresses.
 * ``fail_next(key, code, message)``: the next call whose first parameter is ``key`` (a
   signature, an address, a mint) gets that JSON-RPC error, inside a batch too.
 * Batches (a list body) answer a list; ``max_batch`` refuses larger ones, with a single
@@ -35,9 +36,15 @@ from tests.paths import SOLANA_FIXTURES
 FIXTURES = SOLANA_FIXTURES
 TX_DIR = FIXTURES / "getTransaction"
 RPC_DIR = FIXTURES / "rpc"
+ACCOUNTS_DIR = FIXTURES / "accounts"
 
 SYSTEM_PROGRAM = "11111111111111111111111111111111"
 TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+PUMP_PROGRAM = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P"  # idl/pump.json "address"
+PUMP_AMM_PROGRAM = "pAMMBay6oceH9fJKBRHGP5D4bD4sWpmSwMn52FMfXEA"  # idl/pump_amm.json "address"
+# The fixture pool's address is not in its file: it is the PDA ("pool", index 0, creator, base
+# mint, quote mint) of the fields it holds, which ("pool_lp_mint", it) corroborates.
+FIXTURE_POOL = "6NwddQ9YFo7EJUfZ9F5FGRZhh7SMYoVASePNC8mKnWZo"
 
 
 class _RpcFault(Exception):
@@ -66,6 +73,41 @@ def fixture_transactions() -> dict[str, dict[str, Any]]:
             if isinstance(tx, dict) and "transaction" in tx:
                 found[tx["transaction"]["signatures"][0]] = tx
     return found
+
+
+@functools.cache
+def fixture_accounts() -> dict[str, tuple[str, str]]:
+    """The real account fixtures: address -> (owner program, data in base64). The files carry
+    no owner: the curves are the pump program's (they are PDAs of it, their data a
+    ``BondingCurve``), the pool PumpSwap's."""
+
+    def read(name: str) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads((ACCOUNTS_DIR / name).read_bytes())
+        return payload
+
+    drained = read("pump_curve_drained_8t4tk.json")
+    met = read("pump_curve_met_quote_3hcAKo.json")
+    pool = read("pumpswap_pool_globalconfig_buyevent_lukks.json")["pool_account"]
+    return {
+        drained["account"]: (PUMP_PROGRAM, drained["data_base64"]),
+        met["asserted_by_source"]["bondingCurve.account (PDA of mint)"]: (
+            PUMP_PROGRAM,
+            met["data_base64"],
+        ),
+        FIXTURE_POOL: (PUMP_AMM_PROGRAM, pool["data_base64"]),
+    }
+
+
+def base64_account(owner: str, data_base64: str, lamports: int = 1_461_600) -> dict[str, Any]:
+    """An account entry as ``getMultipleAccounts`` serves it with ``encoding: base64``."""
+    return {
+        "data": [data_base64, "base64"],
+        "executable": False,
+        "lamports": lamports,
+        "owner": owner,
+        "rentEpoch": 18446744073709551615,
+        "space": len(base64.b64decode(data_base64)),
+    }
 
 
 def fixture_transaction(file_name: str) -> dict[str, Any]:
@@ -132,6 +174,18 @@ class FakeSolanaNode:
     def add_account(self, pubkey: str, account: dict[str, Any]) -> None:
         self.accounts[pubkey] = account
 
+    def load_fixture_accounts(self) -> list[str]:
+        """Serve the real curve and pool accounts (``fixture_accounts``); their addresses."""
+        for pubkey, (owner, data) in fixture_accounts().items():
+            self.accounts[pubkey] = base64_account(owner, data)
+        return sorted(fixture_accounts())
+
+    def add_token_account(
+        self, pubkey: str, mint: str, holder: str, amount: int, decimals: int
+    ) -> None:
+        """A ``jsonParsed`` SPL token account (a pool vault, say) holding ``amount`` raw."""
+        self.accounts[pubkey] = _token_account(mint, holder, amount, decimals)
+
     def add_token(
         self,
         mint: str,
@@ -148,27 +202,7 @@ class FakeSolanaNode:
             for account, _, amount in sorted(holdings, key=lambda h: -h[2])
         ]
         for account, holder, amount in holdings:
-            self.accounts[account] = {
-                "data": {
-                    "parsed": {
-                        "info": {
-                            "isNative": False,
-                            "mint": mint,
-                            "owner": holder,
-                            "state": "initialized",
-                            "tokenAmount": _ui_amount({}, amount, decimals),
-                        },
-                        "type": "account",
-                    },
-                    "program": "spl-token",
-                    "space": 165,
-                },
-                "executable": False,
-                "lamports": 2_039_280,
-                "owner": TOKEN_PROGRAM,
-                "rentEpoch": 18446744073709551615,
-                "space": 165,
-            }
+            self.accounts[account] = _token_account(mint, holder, amount, decimals)
             program = (owner_programs or {}).get(holder, SYSTEM_PROGRAM)
             self.accounts.setdefault(
                 holder,
@@ -302,6 +336,30 @@ class FakeSolanaNode:
                 account = {**account, "data": [raw, "base64"]}
             value.append(account)
         return self._context(value)
+
+
+def _token_account(mint: str, holder: str, amount: int, decimals: int) -> dict[str, Any]:
+    return {
+        "data": {
+            "parsed": {
+                "info": {
+                    "isNative": False,
+                    "mint": mint,
+                    "owner": holder,
+                    "state": "initialized",
+                    "tokenAmount": _ui_amount({}, amount, decimals),
+                },
+                "type": "account",
+            },
+            "program": "spl-token",
+            "space": 165,
+        },
+        "executable": False,
+        "lamports": 2_039_280,
+        "owner": TOKEN_PROGRAM,
+        "rentEpoch": 18446744073709551615,
+        "space": 165,
+    }
 
 
 def _ui_amount(base: dict[str, Any], amount: int, decimals: int) -> dict[str, Any]:

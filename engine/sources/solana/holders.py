@@ -15,7 +15,10 @@ Accounts that hold tokens without being holders are excluded (``HolderExclusions
   under one authority PDA that holds no data and is owned by the System program, so the owner
   rule cannot see them: ``POOL_AUTHORITIES`` lists them.
 * **Burn addresses** (``BURN_ADDRESSES``): tokens sent where no key can move them.
-* Anything the caller adds (``exclude=``), e.g. a known CEX or a locker.
+* Anything the caller adds (``exclude=``), e.g. a known CEX or a locker. An address there may
+  be a holder or one token account: ``RpcSource`` adds a pump.fun mint's bonding curve and its
+  associated token accounts (``engine.sources.solana.pumpfun.curve_holder_accounts``), so the
+  curve is left out by address even before its owner program is read.
 
 Percentages are of the total supply from ``getTokenSupply`` (pool and curve tokens stay in the
 denominator: they are supply, just not held by anyone). Token accounts are added up per holder.
@@ -193,16 +196,18 @@ async def fetch_holder_stats(
         rpc.get_token_supply(mint), rpc.get_token_largest_accounts(mint)
     )
     token_accounts = await rpc.get_multiple_accounts([a.address for a in largest])
+    excluded = set(exclusions.addresses) | set(exclude)
     balances: list[tuple[str, int]] = []
     for entry, account in zip(largest, token_accounts, strict=True):
         owner = account.token_owner if account is not None else None
         if owner is None:
             log.info("%s: token account %s is gone or not parsed; skipped", mint, entry.address)
             continue
+        if entry.address in excluded:  # an excluded token account: its holder is left out
+            excluded.add(owner)
         balances.append((owner, entry.amount_raw))
     owners = sorted({owner for owner, _ in balances})
     owner_accounts = await rpc.get_multiple_accounts(owners, encoding="base64", data_slice=(0, 0))
-    excluded = set(exclusions.addresses) | set(exclude)
     excluded.update(
         info.pubkey
         for info in owner_accounts

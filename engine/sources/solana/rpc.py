@@ -179,7 +179,27 @@ class SolanaRpc(JsonRpcClient):
         """The accounts, in order (``None`` where none exists), 100 keys a call, batched.
 
         ``data_slice=(offset, length)`` (base64 only) trims the data; ``(0, 0)`` fetches just
-        the owner and lamports.
+        the owner and lamports. An entry of the wrong shape fails the whole read
+        (``MalformedPayload``); ``get_account_entries`` leaves each entry to the caller.
+        """
+        items = await self.get_account_entries(pubkeys, encoding=encoding, data_slice=data_slice)
+        return [AccountInfo.from_json(k, item) for k, item in zip(pubkeys, items, strict=True)]
+
+    async def get_account_entries(
+        self,
+        pubkeys: Sequence[str],
+        *,
+        encoding: Literal["jsonParsed", "base64"] = "jsonParsed",
+        data_slice: tuple[int, int] | None = None,
+    ) -> list[Any]:
+        """The raw ``getMultipleAccounts`` entries, in order (``None`` where no account exists),
+        for callers that check each entry themselves, so one bad account does not fail the rest.
+
+        One JSON-RPC batch (one HTTP request up to the client's batch size) of calls of at most
+        100 keys each, the limit in Solana's RPC docs
+        (https://solana.com/docs/rpc/http/getmultipleaccounts): params ``[[pubkey, ...],
+        {"encoding", "commitment", "dataSlice": {"offset", "length"}}]``, result
+        ``{"context", "value": [account or null, ...]}`` in the order of the keys.
         """
         config: dict[str, Any] = {"encoding": encoding, "commitment": self.commitment}
         if data_slice is not None:
@@ -189,15 +209,13 @@ class SolanaRpc(JsonRpcClient):
             for k in range(0, len(pubkeys), MAX_ACCOUNTS_PER_CALL)
         ]
         results = await self.call_many([("getMultipleAccounts", [c, config]) for c in chunks])
-        accounts: list[AccountInfo | None] = []
+        items: list[Any] = []
         for chunk, result in zip(chunks, results, strict=True):
             value = context_value(result, "getMultipleAccounts")
             if not isinstance(value, list) or len(value) != len(chunk):
                 raise MalformedPayload("getMultipleAccounts: value does not match the keys asked")
-            accounts.extend(
-                AccountInfo.from_json(k, item) for k, item in zip(chunk, value, strict=True)
-            )
-        return accounts
+            items.extend(value)
+        return items
 
 
 @dataclass(slots=True)

@@ -28,10 +28,16 @@
   DexScreener pool's ``pairCreatedAt`` or the first swap of it this source has read, whichever
   is earlier (else now), logged as such. It is an upper bound: the token's age is then
   understated, never invented.
-* **Snapshots**: one per mint *now* (stamped with the DexScreener fetch time, which may be a
-  little after ``until``) for mints that have a pool, with holder statistics from RPC
-  (``fetch_holder_stats``; holder fields None where that fails). Mints without a pool (pump.fun
-  tokens still on the bonding curve) get none.
+* **Snapshots**: one per mint *now*, with holder statistics from RPC (``fetch_holder_stats``;
+  holder fields None where that fails; a pump.fun curve and its token accounts are never a
+  holder). A mint with a DEX pool gets DexScreener's (stamped with its fetch time, which may be
+  a little after ``until``; ``source`` "dexscreener"). A mint still on its pump.fun bonding
+  curve (no pair, or DexScreener's ``pumpfun`` pair whose address is the curve) is priced from
+  its own curve account, or its PumpSwap pool once the curve is complete, stamped with the
+  source's clock (``engine.sources.solana.curveprices``: the curves of every such mint of a
+  call in one batched ``getMultipleAccounts``; USD from DexScreener's price of the quote, SOL/USD
+  as in ``context``; no snapshot when that is unknown). If the curve cannot be priced, a
+  ``pumpfun`` pair's own snapshot is kept.
 * **Creator trades**: for mints whose creator is known, the creator's sells of that mint among
   its last ``creator_scan_limit`` signatures with ``since < block_time <= until``.
 * **Context**: SOL/USD from DexScreener's most liquid pair with wrapped SOL as the base token;
@@ -43,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,6 +64,7 @@ from engine.records import (
     WalletTrades,
 )
 from engine.sources.dexscreener import DexPair, DexScreener
+from engine.sources.solana.curveprices import CurvePricer
 from engine.sources.solana.holders import HolderStats, fetch_holder_stats
 from engine.sources.solana.programs import WSOL_MINT
 from engine.sources.solana.rpc import SolanaRpc
@@ -110,6 +118,10 @@ class RpcSource:
         self._creators: dict[str, str | None] = {}
         self._first_seen: dict[str, datetime] = {}
         self._decimals: dict[str, int] = {}
+        self.curves = CurvePricer(
+            rpc, self._usd_prices, clock=self._clock, token_decimals=self._decimals
+        )
+        """Prices of pump.fun tokens from their curve (or pool) accounts."""
 
     @classmethod
     def from_settings(
@@ -278,20 +290,38 @@ class RpcSource:
         if not wanted:
             return []
         pairs = await self._pairs(wanted)
-        if not pairs:
+        on_curve = [m for m in wanted if self.curves.priced_by_curve(m, pairs.get(m))]
+        found = {
+            m: replace(pair.snapshot, source="dexscreener")
+            for m, pair in pairs.items()
+            if m not in on_curve
+        }
+        curve_snaps = await self.curves.snapshots(on_curve) if on_curve else {}
+        for mint, creator in self.curves.creators.items():
+            if self._creators.get(mint) is None:
+                self._creators[mint] = creator
+        for mint in on_curve:  # a curve that could not be priced: DexScreener's pumpfun pair
+            snap = curve_snaps.get(mint)
+            if snap is None and mint in pairs:
+                snap = replace(pairs[mint].snapshot, source="dexscreener")
+            if snap is not None:
+                found[mint] = snap
+        if not found:
             return []
-        creators = await self._creators_of(list(pairs))
-        stats = await asyncio.gather(*(self._holders(m, creators.get(m)) for m in pairs))
+        creators = await self._creators_of(list(found))
+        stats = await asyncio.gather(*(self._holders(m, creators.get(m)) for m in found))
         out = [
-            s.apply(pair.snapshot) if s is not None else pair.snapshot
-            for pair, s in zip(pairs.values(), stats, strict=True)
+            s.apply(snap) if s is not None else snap
+            for snap, s in zip(found.values(), stats, strict=True)
         ]
         return sorted(out, key=lambda s: (s.ts, s.mint))
 
     async def _holders(self, mint: str, creator: str | None) -> HolderStats | None:
         async with self._holder_slots:
             try:
-                return await fetch_holder_stats(self.rpc, mint, creator=creator)
+                return await fetch_holder_stats(
+                    self.rpc, mint, creator=creator, exclude=self.curves.holder_accounts(mint)
+                )
             except SourceError as exc:
                 log.warning("%s: holder statistics unavailable: %s", mint, exc)
                 return None
@@ -334,6 +364,11 @@ class RpcSource:
                 and _within(t.block_time, since, until)
             )
         return sorted(out, key=lambda t: t.chain_order)
+
+    async def _usd_prices(self, mints: Sequence[str]) -> dict[str, float]:
+        """DexScreener's USD price of each mint it has a pair for (wrapped SOL: its most liquid
+        pair with SOL as the base token, the SOL/USD of ``context``)."""
+        return {m: p.snapshot.price_usd for m, p in (await self._pairs(mints)).items()}
 
     async def context(self, since: datetime | None, until: datetime) -> list[ContextRecord]:
         pair = (await self._pairs([WSOL_MINT])).get(WSOL_MINT)
