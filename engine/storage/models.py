@@ -1,9 +1,9 @@
 """The tables of DESIGN.md.
 
-Unique keys make ingestion idempotent: a trade is (signature, wallet, mint), a snapshot
+Unique keys make ingestion idempotent: a trade is (signature, wallet, mint, swap index), a snapshot
 (mint, ts), a signal its mint (one signal per token), an alert (signal, channel). Timestamps are
 stored as UTC and come back timezone-aware (``UTCDateTime``). Raw integer amounts sit beside
-their float form.
+their float form, stored losslessly whatever their size (``RawAmount``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,35 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from engine.records import SnapshotRecord
+
+
+class RawAmount(TypeDecorator[int]):
+    """A raw token or lamport amount, lossless at any size a chain or a sum of them reaches.
+
+    Solana amounts are u64 (up to 18,446,744,073,709,551,615; Token-2022 too), past the signed
+    64-bit INTEGER of SQLite and BIGINT of PostgreSQL: NUMERIC(40, 0) on PostgreSQL, decimal text
+    on SQLite (a TEXT column, so SQLite never turns a large value into a float). Negative values
+    are refused. Nothing sorts or sums these columns in SQL; the float columns beside them do.
+    """
+
+    impl = sa.String(40)
+    cache_ok = True
+    MAX_DIGITS = 40
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(sa.Numeric(self.MAX_DIGITS, 0))
+        return dialect.type_descriptor(sa.String(self.MAX_DIGITS))
+
+    def process_bind_param(self, value: int | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if type(value) is not int or value < 0 or len(str(value)) > self.MAX_DIGITS:
+            raise ValueError(f"a raw amount is a non-negative integer, not {value!r}")
+        return value if dialect.name == "postgresql" else str(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> int | None:
+        return None if value is None else int(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -106,10 +135,10 @@ class Trade(SQLModel, table=True):
     wallet: str
     mint: str
     side: str
-    token_amount_raw: int = Field(sa_type=sa.BigInteger)
+    token_amount_raw: int = Field(sa_type=RawAmount)
     decimals: int
     token_amount: float
-    sol_amount_lamports: int = Field(sa_type=sa.BigInteger)
+    sol_amount_lamports: int = Field(sa_type=RawAmount)
     sol_amount: float
     price_sol: float
     block_time: datetime = _ts()
@@ -121,14 +150,14 @@ class Trade(SQLModel, table=True):
     venue: str = "other"
     router: str | None = None
     quote_mint: str = "So11111111111111111111111111111111111111112"
-    quote_amount_raw: int | None = Field(default=None, sa_type=sa.BigInteger)
+    quote_amount_raw: int | None = Field(default=None, sa_type=RawAmount)
     sol_usd: float | None = None
-    venue_fee_raw: int = Field(default=0, sa_type=sa.BigInteger)
-    network_fee_lamports: int = Field(default=0, sa_type=sa.BigInteger)
-    priority_fee_lamports: int = Field(default=0, sa_type=sa.BigInteger)
-    tip_lamports: int = Field(default=0, sa_type=sa.BigInteger)
-    router_fee_lamports: int = Field(default=0, sa_type=sa.BigInteger)
-    rent_lamports: int = Field(default=0, sa_type=sa.BigInteger)
+    venue_fee_raw: int = Field(default=0, sa_type=RawAmount)
+    network_fee_lamports: int = Field(default=0, sa_type=RawAmount)
+    priority_fee_lamports: int = Field(default=0, sa_type=RawAmount)
+    tip_lamports: int = Field(default=0, sa_type=RawAmount)
+    router_fee_lamports: int = Field(default=0, sa_type=RawAmount)
+    rent_lamports: int = Field(default=0, sa_type=sa.BigInteger)  # net: a refund is negative
 
 
 class Position(SQLModel, table=True):
@@ -141,8 +170,8 @@ class Position(SQLModel, table=True):
     opened_at: datetime = _ts()
     closed_at: datetime | None = _ts(default=None)
     status: str = "open"
-    tokens_bought_raw: int = Field(sa_type=sa.BigInteger)
-    tokens_sold_raw: int = Field(sa_type=sa.BigInteger)
+    tokens_bought_raw: int = Field(sa_type=RawAmount)
+    tokens_sold_raw: int = Field(sa_type=RawAmount)
     cost_sol: float
     proceeds_sol: float
     realized_pnl_sol: float
