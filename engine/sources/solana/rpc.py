@@ -82,8 +82,11 @@ class SolanaRpc(JsonRpcClient):
 
         Pages back with ``before`` until a page comes back short (or holds ``until``). Entries
         are deduplicated and sorted by slot, so overlapping or shuffled pages give the same list.
-        With ``until=None`` (a new wallet) at most ``max_pages`` pages are read; hitting that
-        bound with a cursor set is logged, because the older new signatures are then skipped.
+        With ``until=None`` (a new wallet) at most ``max_pages`` pages are read. With a cursor,
+        paging goes on down to the cursor however many pages that takes: stopping earlier would
+        leave a gap between the cursor and the oldest signature read, and moving the cursor past
+        it would skip those swaps for good. (How many of them one poll reads is the reader's
+        bound: ``WalletReader.scan``'s ``max_transactions``.)
         """
         found = await self.new_signatures_many(
             {address: until}, page_limit=page_limit, max_pages=max_pages
@@ -241,16 +244,11 @@ class _Paging:
         if self.done or len(page) < limit or fresh == 0:
             self.done = True
             return
-        if self.pages >= max_pages:
-            self.done = True
-            if self.until is not None:
-                log.warning(
-                    "%s: stopped after %d pages of signatures before reaching the cursor; "
-                    "older new signatures are skipped",
-                    self.address,
-                    self.pages,
-                )
+        if self.pages >= max_pages and self.until is None:
+            self.done = True  # a new wallet: its recent past only
             return
+        if self.pages == max_pages:
+            log.info("%s: more than %d pages of new signatures; paging on", self.address, max_pages)
         # the oldest entry of the page (lowest slot; among equal slots the last served): the
         # next page starts below it. If a shuffled page hides the true oldest of a slot, the
         # next page repeats some entries (dropped above) but never skips one.

@@ -97,6 +97,7 @@ class RpcSource:
         new_wallet_lookback: timedelta | None = DEFAULT_NEW_WALLET_LOOKBACK,
         new_wallet_pages: int = 1,
         tx_chunk: int = 500,
+        max_poll_transactions: int | None = 2000,
         history_max_pages: int = 20,
         creator_scan_limit: int = 50,
         holder_concurrency: int = 4,
@@ -107,6 +108,8 @@ class RpcSource:
         self.new_wallet_lookback = new_wallet_lookback
         self.new_wallet_pages = new_wallet_pages
         self.reader = WalletReader(rpc, tx_chunk=tx_chunk, history_max_pages=history_max_pages)
+        self.max_poll_transactions = max_poll_transactions
+        """Transactions one poll reads per wallet at most; a busier wallet catches up over polls."""
         self.creator_scan_limit = creator_scan_limit
         self.skipped_wallets = 0
         """Wallet reads skipped after a failure, since this source was built."""
@@ -170,7 +173,13 @@ class RpcSource:
                 infos = (await self._new_signatures({wallet: after_signature}))[wallet]
             if not infos:
                 return WalletTrades([], None)
-            scan = await self.reader.scan(wallet, infos, since=since, stop_at_unavailable=True)
+            scan = await self.reader.scan(
+                wallet,
+                infos,
+                since=since,
+                stop_at_unavailable=True,
+                max_transactions=self.max_poll_transactions,
+            )
         except _WALLET_FAILURES as exc:
             self.skipped_wallets += 1
             log.warning("%s: skipped this poll, its cursor stays: %s", wallet, exc)

@@ -5,7 +5,9 @@
   time, and parses each for the wallet. Its ``cursor`` is the newest signature before the first
   transaction the node answered ``null`` for (``NotYet``): everything up to it has been read.
   With ``stop_at_unavailable`` it stops there (a poll: the rest is read again next time);
-  without, it reads on and lists the unavailable ones (a back-fill).
+  without, it reads on and lists the unavailable ones (a back-fill). ``max_transactions``
+  bounds one poll's work: a wallet with a larger backlog catches up over several polls, its
+  cursor moving only past what was read.
 * ``WalletReader.history`` pages back from ``before`` (exclusive; the newest when None) until a
   page reaches ``since`` or comes back short, at most ``history_max_pages`` pages.
 * ``sol_trades``: only SOL/WSOL-quoted swaps become ``TradeRecord``s. A USDC/USDT-quoted swap
@@ -82,8 +84,14 @@ class WalletReader:
         *,
         since: datetime | None = None,
         stop_at_unavailable: bool,
+        max_transactions: int | None = None,
     ) -> Scan:
+        """Read ``infos`` (oldest first) in order. With ``max_transactions``, stop once that many
+        transactions were fetched: the cursor is then the last signature read, and the rest
+        is read by the next poll (nothing is skipped, the work of one poll stays bounded)."""
         scan = Scan([], None, [])
+        if max_transactions is not None:
+            infos = _within_budget(infos, max_transactions, since)
         for start in range(0, len(infos), self.tx_chunk):
             chunk = infos[start : start + self.tx_chunk]
             wanted = [
@@ -180,3 +188,19 @@ def sol_trades(tx: Transaction, wallet: str, info: SignatureInfo) -> list[TradeR
             trade = dataclasses.replace(trade, block_time=info.block_time)
         out.append(trade.to_record())
     return out
+
+
+def _within_budget(
+    infos: Sequence[SignatureInfo], budget: int, since: datetime | None
+) -> Sequence[SignatureInfo]:
+    """The oldest-first prefix of ``infos`` in which at most ``budget`` transactions are fetched
+    (failed ones and those before ``since`` are not fetched, so they cost nothing)."""
+    fetched = 0
+    for end, info in enumerate(infos):
+        if not info.failed and (
+            since is None or info.block_time is None or info.block_time >= since
+        ):
+            if fetched == budget:
+                return infos[:end]
+            fetched += 1
+    return infos
