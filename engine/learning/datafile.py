@@ -105,6 +105,8 @@ def load_dataset(path: str | Path) -> tuple[Dataset, list[str]]:
             raise _bad(table, ENTRY_COLUMN, i, f"must be > 0, got {e:g}")
         if m < 0:
             raise _bad(table, MAX_COLUMN, i, f"must be >= 0, got {m:g}")
+        if not math.isfinite(m / e):  # e.g. entry_mcap 1e-320: the multiple overflows
+            raise _bad(table, ENTRY_COLUMN, i, f"{e:g} gives no finite multiple for max {m:g}")
         multiples.append(m / e)
         labels.append(label_for_multiple(m / e))
     X = _features(table)

@@ -119,6 +119,10 @@ def test_missing_required_columns_is_one_line(tmp_path: Path) -> None:
             "'yesterday'",
         ),
         (f"{T1},0,30,2\n", "bad.csv: column entry_mcap, line 2: must be > 0, got 0"),
+        (  # subnormal: 30 / 1e-320 overflows to infinity, which no class can hold
+            f"{T1},1e-320,30,2\n",
+            "bad.csv: column entry_mcap, line 2: 9.99989e-321 gives no finite multiple for max 30",
+        ),
         (f"{T1},10,,2\n", "bad.csv: column max_mcap, line 2: is empty"),
     ],
 )
