@@ -70,7 +70,12 @@ from engine.sources.solana.programs import WSOL_MINT
 from engine.sources.solana.rpc import SolanaRpc
 from engine.sources.solana.rpc_types import NotYet, SignatureInfo
 from engine.sources.solana.tokeninfo import MintFacts, fetch_mint_facts
-from engine.sources.solana.wallets import HistorySource, WalletHistory, WalletReader, sol_trades
+from engine.sources.solana.wallets import (
+    HistorySource,
+    WalletHistory,
+    WalletReader,
+    sol_trades,
+)
 
 __all__ = ["HistorySource", "RpcSource", "TrackedCursors", "WalletHistory"]
 
@@ -80,6 +85,8 @@ TrackedCursors = Callable[[], Awaitable[Mapping[str, str | None]]]
 """Every tracked wallet and its stored cursor (None: never read)."""
 
 DEFAULT_NEW_WALLET_LOOKBACK = timedelta(hours=1)
+# How far from DexScreener's SOL/USD reading a swap's block time may be to be valued at it.
+SOL_PRICE_MAX_AGE = timedelta(minutes=15)
 # Failures that skip one wallet for one poll: retries spent, an error the node gave for this
 # call, an answer of the wrong shape. Anything else (a refused API key...) stops the poll.
 _WALLET_FAILURES = (RetriesExhausted, RpcError, MalformedPayload)
@@ -179,6 +186,7 @@ class RpcSource:
                 since=since,
                 stop_at_unavailable=True,
                 max_transactions=self.max_poll_transactions,
+                sol_usd=self._sol_usd_at,
             )
         except _WALLET_FAILURES as exc:
             self.skipped_wallets += 1
@@ -367,7 +375,7 @@ class RpcSource:
                 continue
             out.extend(
                 t
-                for t in sol_trades(tx, creator, info)
+                for t in await sol_trades(tx, creator, info, self._sol_usd_at)
                 if t.side == "sell"
                 and t.mint in by_creator[creator]
                 and _within(t.block_time, since, until)
@@ -378,6 +386,22 @@ class RpcSource:
         """DexScreener's USD price of each mint it has a pair for (wrapped SOL: its most liquid
         pair with SOL as the base token, the SOL/USD of ``context``)."""
         return {m: p.snapshot.price_usd for m, p in (await self._pairs(mints)).items()}
+
+    async def _sol_usd_at(self, block_time: datetime) -> float | None:
+        """SOL/USD at ``block_time`` for a USDC/USDT-quoted swap: DexScreener's price (the one
+        ``context`` stores; cached by the DexScreener client) when the block time is within
+        ``SOL_PRICE_MAX_AGE`` of its reading; None for an older swap or without a price (the
+        swap is then skipped, never valued at a guess)."""
+        try:
+            pair = (await self._pairs([WSOL_MINT])).get(WSOL_MINT)
+        except SourceError as exc:
+            log.info("no SOL/USD price for a stablecoin-quoted swap: %s", exc)
+            return None
+        if pair is None or pair.snapshot.price_usd is None:
+            return None
+        if abs(block_time - pair.snapshot.ts) > SOL_PRICE_MAX_AGE:
+            return None
+        return float(pair.snapshot.price_usd)
 
     async def context(self, since: datetime | None, until: datetime) -> list[ContextRecord]:
         pair = (await self._pairs([WSOL_MINT])).get(WSOL_MINT)

@@ -10,17 +10,18 @@
   cursor moving only past what was read.
 * ``WalletReader.history`` pages back from ``before`` (exclusive; the newest when None) until a
   page reaches ``since`` or comes back short, at most ``history_max_pages`` pages.
-* ``sol_trades``: only SOL/WSOL-quoted swaps become ``TradeRecord``s. A USDC/USDT-quoted swap
-  is skipped (debug line): every amount downstream is in SOL, and converting would need the SOL
-  price at that block, which no source here has. A transaction the parser cannot read counts
-  as read, with a warning: reading it again would not help.
+* ``sol_trades``: every swap becomes a ``TradeRecord`` in SOL. A USDC/USDT-quoted swap is
+  valued at the SOL/USD price of its block time given by ``sol_usd`` (the record keeps the quote,
+  its amount and the price, marked converted); without a price for that time it is skipped with
+  a log line, never valued at a guess. A transaction the parser cannot read counts as read, with
+  a warning: reading it again would not help.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -33,6 +34,10 @@ from engine.sources.solana.rpc import MAX_SIGNATURES_PER_PAGE, SolanaRpc
 from engine.sources.solana.rpc_types import NotYet, SignatureInfo, Transaction
 
 log = logging.getLogger(__name__)
+
+SolUsdAt = Callable[[datetime], Awaitable[float | None]]
+"""USD per SOL at a block time, or None when the source does not know it for that time (asked
+only for a USDC/USDT-quoted swap, so a poll without one costs no price request)."""
 
 
 @dataclass(slots=True)
@@ -85,6 +90,7 @@ class WalletReader:
         since: datetime | None = None,
         stop_at_unavailable: bool,
         max_transactions: int | None = None,
+        sol_usd: SolUsdAt | None = None,
     ) -> Scan:
         """Read ``infos`` (oldest first) in order. With ``max_transactions``, stop once that many
         transactions were fetched: the cursor is then the last signature read, and the rest
@@ -108,7 +114,7 @@ class WalletReader:
                         return scan
                     continue
                 if result is not None:
-                    scan.trades.extend(sol_trades(result, wallet, info))
+                    scan.trades.extend(await sol_trades(result, wallet, info, sol_usd))
                 if not scan.unavailable:
                     scan.cursor = info.signature
         return scan
@@ -160,9 +166,11 @@ class WalletReader:
         return window, truncated
 
 
-def sol_trades(tx: Transaction, wallet: str, info: SignatureInfo) -> list[TradeRecord]:
-    """The SOL-quoted swaps of ``wallet`` in ``tx`` (block time from ``info`` if the
-    transaction has none)."""
+async def sol_trades(
+    tx: Transaction, wallet: str, info: SignatureInfo, sol_usd: SolUsdAt | None = None
+) -> list[TradeRecord]:
+    """The swaps of ``wallet`` in ``tx`` in SOL (block time from ``info`` if the transaction has
+    none); USDC/USDT-quoted ones converted at ``sol_usd`` of their block time."""
     try:
         parsed = parse_transaction(tx, wallet)
     except MalformedPayload as exc:
@@ -172,21 +180,26 @@ def sol_trades(tx: Transaction, wallet: str, info: SignatureInfo) -> list[TradeR
         return []
     out: list[TradeRecord] = []
     for trade in parsed:
-        if trade.quote_mint != WSOL_MINT:
-            log.debug(
-                "%s: %s of %s is quoted in %s, not SOL: skipped",
-                trade.signature,
-                trade.side,
-                trade.mint,
-                trade.quote_mint,
-            )
-            continue
         if trade.block_time is None:
             if info.block_time is None:
                 log.warning("%s: transaction %s has no block time: skipped", wallet, info.signature)
                 continue
             trade = dataclasses.replace(trade, block_time=info.block_time)
-        out.append(trade.to_record())
+        assert trade.block_time is not None
+        price = None
+        if trade.quote_mint != WSOL_MINT:
+            price = await sol_usd(trade.block_time) if sol_usd is not None else None
+            if price is None:
+                log.info(
+                    "%s: %s of %s is quoted in %s and no SOL/USD price of %s is known: skipped",
+                    trade.signature,
+                    trade.side,
+                    trade.mint,
+                    trade.quote_mint,
+                    trade.block_time.isoformat(),
+                )
+                continue
+        out.append(trade.to_record(price))
     return out
 
 

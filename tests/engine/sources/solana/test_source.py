@@ -582,3 +582,50 @@ async def test_backfill_refuses_what_it_cannot_do(tmp_path: Path) -> None:
             with pytest.raises(UnknownKol, match="add it first"):
                 await kols.backfill(db, source, WALLET_O, days=3, now=NOW)
     await db.dispose()
+
+
+def split_route_near(now: datetime) -> dict[str, Any]:
+    """jupiterAggregatorV6_sharedAccountsRoute_1: 100 USDC split into 20000000 raw USDC for
+    188382438 raw oreo at Invariant, and 80 USDC -> WSOL 580838181 -> 756562732 oreo at Meteora
+    DLMM, re-signed to a block time next to ``now``. Read off the inner Token transfers of
+    instruction 3: J4uBbe… (the Invariant pool) sends 188382438 oreo and receives 20000000 USDC;
+    AvQvbF… (DLMM) receives 580838181 WSOL and sends 756562732 oreo."""
+    return resign_transaction(
+        fixture_transaction("jupiterAggregatorV6_sharedAccountsRoute_1.json"),
+        signature=new_signature(31), slot=303_000_000, block_time=int(now.timestamp()) - 60,
+        wallet=WALLET_U,
+    )  # fmt: skip
+
+
+async def test_a_usdc_quoted_swap_is_valued_at_the_sol_price_of_its_block_time(
+    server: FakeServer,
+) -> None:
+    sol_usdc = pair_for(WSOL, priceUsd="142.51", marketCap=None, fdv=8.1e10)
+    sol_usdc["quoteToken"] = {"address": USDC, "name": "USD Coin", "symbol": "USDC"}
+    server.dex.pairs = [sol_usdc]
+    route = split_route_near(NOW)
+    add_history(server.node, WALLET_U, [route])
+    async with make_source(server) as source:
+        got = await source.wallet_trades(WALLET_U, None, NOW)
+    usdc = [t for t in got.trades if t.quote_mint == USDC]
+    assert len(usdc) == 1 and len(got.trades) == 2  # the WSOL leg at DLMM is its own trade
+    (trade,) = usdc
+    assert (trade.side, trade.token_amount_raw, trade.quote_amount_raw) == (
+        "buy",
+        188382438,
+        20000000,
+    )
+    # 20 USD at 142.51 USD per SOL = 0.140341028699... SOL
+    assert trade.sol_amount_lamports == round(20.0 / 142.51 * 1e9) == 140341029
+    assert trade.sol_usd == 142.51  # converted, and says at which price
+
+
+async def test_without_a_sol_price_for_its_time_a_usdc_swap_is_skipped_not_guessed(
+    server: FakeServer,
+) -> None:
+    route = split_route_near(NOW)  # DexScreener has no SOL pair here
+    add_history(server.node, WALLET_U, [route])
+    async with make_source(server) as source:
+        got = await source.wallet_trades(WALLET_U, None, NOW)
+    assert [t.quote_mint for t in got.trades] == [WSOL]  # the DLMM leg only
+    assert got.cursor == sig(route)  # read: nothing waits on a price that will never come
