@@ -50,7 +50,6 @@ line naming the field.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ from typing import Any
 
 from engine.errors import MalformedPayload
 from engine.records import LAMPORTS_PER_SOL, Side, TradeRecord
+from engine.sources.solana.envelopes import decode_payload, load_transactions, one_line
 from engine.sources.solana.programs import (
     LAMPORTS_PER_SIGNATURE,
     OTHER,
@@ -79,17 +79,19 @@ from engine.sources.solana.swaps import (
     wallet_costs,
     wallet_sol_delta,
 )
-from engine.sources.solana.transfers import read_tree
+from engine.sources.solana.transfers import U64_MAX, raw_amount, read_tree
 from engine.sources.solana.wire import WireError, wire_transaction
 
 __all__ = ["ParsedTrade", "load_transactions", "parse_payload_bytes", "parse_transaction"]
 
 log = logging.getLogger(__name__)
 
-_MAX_MESSAGE = 300
 # USDC and USDT have 6 decimals (token balances of jupiterAggregatorV6_sharedAccountsRoute_1 and
 # venues/jupiter_usdt_route_TyswJc: "decimals": 6).
 _STABLE_DECIMALS = {USDC_MINT: 6, USDT_MINT: 6}
+# No SPL mint in the fixtures has more than 9 decimals; 18 is the most any chain's token uses
+# and keeps 10**decimals exact in a float's range for the UI amounts computed downstream.
+_MAX_DECIMALS = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,91 +174,17 @@ def parse_transaction(tx: Mapping[str, Any], wallet: str | None = None) -> list[
     except MalformedPayload:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedPayload(_one_line(f"{_where(tx)}: {_describe(exc)}")) from exc
-
-
-def load_transactions(payload: Any) -> list[Mapping[str, Any]]:
-    """The ``getTransaction`` results in a decoded payload.
-
-    Accepts a JSON-RPC response (``{"jsonrpc", "result", "id"}``), a Helius
-    ``transactionNotification``, a fixture wrapper ``{"raw": result, "slot", "blockTime"}``, a
-    bare result, or a list of any of these. A JSON-RPC error, a null result, or anything that
-    is not a transaction raises ``MalformedPayload``.
-    """
-    if isinstance(payload, list):
-        return [_unwrap(item, position) for position, item in enumerate(payload)]
-    return [_unwrap(payload, None)]
+        raise MalformedPayload(one_line(f"{_where(tx)}: {_describe(exc)}")) from exc
 
 
 def parse_payload_bytes(data: bytes, wallet: str | None = None) -> list[ParsedTrade]:
     """``json.loads`` + ``load_transactions`` + ``parse_transaction`` over every result.
     WebSocket frames written one after another (``{...},\\n{...}``) are read as a list."""
-    try:
-        payload = json.loads(data)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
-        payload = _concatenated(data, exc)
+    payload = decode_payload(data)
     trades: list[ParsedTrade] = []
     for tx in load_transactions(payload):
         trades.extend(parse_transaction(tx, wallet))
     return trades
-
-
-def _concatenated(data: bytes, error: Exception) -> Any:
-    text = data.decode("utf-8", "replace").strip().rstrip(",")
-    if text.startswith("{") and text.endswith("}"):
-        try:
-            return json.loads("[" + text + "]")
-        except (ValueError, RecursionError):
-            pass
-    raise MalformedPayload(_one_line(f"payload is not valid JSON: {error}")) from error
-
-
-# --- payload envelopes ---------------------------------------------------------------------
-
-
-def _unwrap(item: Any, position: int | None) -> Mapping[str, Any]:
-    at = "" if position is None else f" (item {position})"
-    if isinstance(item, Mapping) and item.get("method") == "transactionNotification":
-        item = _notification(item, at)
-    elif isinstance(item, Mapping) and ("jsonrpc" in item or "error" in item or "result" in item):
-        error = item.get("error")
-        if error is not None:
-            if isinstance(error, Mapping):
-                text = f"{error.get('code')}: {error.get('message')}"
-            else:
-                text = str(error)
-            raise MalformedPayload(_one_line(f"JSON-RPC error{at} {text}"))
-        if "result" not in item:
-            raise MalformedPayload(f"JSON-RPC response{at} has neither result nor error")
-        item = item["result"]
-        if item is None:
-            raise MalformedPayload(
-                f"getTransaction result{at} is null (transaction not found or not yet available)"
-            )
-    elif isinstance(item, Mapping) and isinstance(item.get("raw"), Mapping):
-        wrapper = item
-        item = dict(wrapper["raw"])
-        for key in ("slot", "blockTime"):
-            if item.get(key) is None and wrapper.get(key) is not None:
-                item[key] = wrapper[key]
-    if not isinstance(item, Mapping):
-        raise MalformedPayload(
-            f"expected a getTransaction result object{at}, got {type(item).__name__}"
-        )
-    if "transaction" not in item:
-        raise MalformedPayload(f"not a getTransaction result{at}: no 'transaction' field")
-    return item
-
-
-def _notification(item: Mapping[str, Any], at: str) -> Mapping[str, Any]:
-    """A Helius ``transactionNotification``: ``params.result = {transaction: {transaction,
-    meta, version}, signature, slot}`` (no blockTime)."""
-    params = item.get("params")
-    result = params.get("result") if isinstance(params, Mapping) else None
-    inner = result.get("transaction") if isinstance(result, Mapping) else None
-    if not isinstance(result, Mapping) or not isinstance(inner, Mapping):
-        raise MalformedPayload(f"transactionNotification{at} has no params.result.transaction")
-    return {**inner, "slot": result.get("slot"), "blockTime": result.get("blockTime")}
 
 
 # --- one transaction -----------------------------------------------------------------------
@@ -274,8 +202,8 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
     for move in tree.moves:
         if not move.asset:  # a plain Transfer names no mint: take its accounts'
             move.asset = bal.mint.get(move.source) or bal.mint.get(move.dest) or ""
-    orders = order_owners(tree, bal, wallet)
     signers = _signers(transaction, message, keys)
+    orders = order_owners(tree, bal, wallet, signers)
     if orders and wallet in signers:
         return []  # the keeper of a filled order: the trade is the order owner's
     own = wallet_accounts(tree, bal, wallet, orders)
@@ -288,7 +216,8 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
     if slot is not None:
         slot = _integer(slot, "slot", signature)
     block_time = _block_time(tx.get("blockTime"), signature)
-    fee = _integer(meta["fee"], "fee", signature) if fee_payer == wallet else 0
+    fee = raw_amount(_integer(meta["fee"], "fee", signature), "fee", signature)
+    fee = fee if fee_payer == wallet else 0
     network = min(fee, LAMPORTS_PER_SIGNATURE * len(transaction["signatures"]))
     costs = wallet_costs(tree, bal, wallet, own, linked, used)
     _fee_from_balance(hops, bal, own, fee, costs)
@@ -353,12 +282,14 @@ def _signers(
 def _balances(
     meta: Mapping[str, Any], keys: list[str], pre: list[Any], post: list[Any], signature: str
 ) -> Balances:
-    for values in (pre, post):
+    for name, values in (("preBalances", pre), ("postBalances", post)):
         for value in values:
             if type(value) is not int:
                 raise MalformedPayload(
                     f"transaction {signature}: lamport balances are not integers"
                 )
+            if not 0 <= value <= U64_MAX:
+                raw_amount(value, name, signature)  # raises, naming the field
     bal = Balances(keys, pre, post, {}, {}, {}, {}, {})
     index = bal.index
     for at, key in enumerate(keys):
@@ -372,30 +303,43 @@ def _balances(
         if type(balances) is not list:
             raise MalformedPayload(f"transaction {signature}: {name} is not a list")
         for balance in balances:
-            account_index = balance["accountIndex"]
-            mint = balance["mint"]
-            ui_amount = balance["uiTokenAmount"]
-            amount = ui_amount["amount"]
-            decimals = ui_amount["decimals"]
-            if type(account_index) is not int or not 0 <= account_index < n:
-                raise MalformedPayload(
-                    f"transaction {signature}: token balance accountIndex {account_index!r} is "
-                    f"not one of the {n} accounts"
-                )
-            if type(amount) is not str or not amount.isdigit():
-                raise MalformedPayload(
-                    f"transaction {signature}: token amount {amount!r} is not a raw integer string"
-                )
-            if type(mint) is not str or type(decimals) is not int:
-                raise MalformedPayload(f"transaction {signature}: token balance of wrong types")
+            account_index, mint, value, decimals = _token_balance(balance, n, name, signature)
             account = keys[account_index]
             owner = balance.get("owner")
             if type(owner) is str:
                 bal.owner[account] = owner
             bal.mint[account] = mint
             bal.decimals[mint] = decimals
-            amounts[account] = int(amount)
+            amounts[account] = value
     return bal
+
+
+def _token_balance(
+    balance: Mapping[str, Any], n: int, name: str, signature: str
+) -> tuple[int, str, int, int]:
+    """(account index, mint, raw amount, decimals) of one token balance, checked."""
+    account_index = balance["accountIndex"]
+    mint = balance["mint"]
+    ui_amount = balance["uiTokenAmount"]
+    amount = ui_amount["amount"]
+    decimals = ui_amount["decimals"]
+    if type(account_index) is not int or not 0 <= account_index < n:
+        raise MalformedPayload(
+            f"transaction {signature}: token balance accountIndex {account_index!r} is "
+            f"not one of the {n} accounts"
+        )
+    if type(amount) is not str:
+        raise MalformedPayload(
+            f"transaction {signature}: token amount {amount!r} is not a raw integer string"
+        )
+    value = raw_amount(amount, f"{name} amount", signature)
+    if type(mint) is not str or type(decimals) is not int:
+        raise MalformedPayload(f"transaction {signature}: token balance of wrong types")
+    if not 0 <= decimals <= _MAX_DECIMALS:
+        raise MalformedPayload(
+            f"transaction {signature}: {name} decimals {decimals} is outside 0..{_MAX_DECIMALS}"
+        )
+    return account_index, mint, value, decimals
 
 
 def _checked_transaction(
@@ -490,8 +434,3 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"missing field {exc.args[0]!r}" if exc.args else "missing field"
     return f"unexpected shape ({type(exc).__name__}: {exc})"
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"

@@ -92,12 +92,20 @@ class WalletCosts:
     other_fees: list[tuple[str, str, int]] = field(default_factory=list)  # (kind, mint, raw)
 
 
-def order_owners(tree: Tree, bal: Balances, wallet: str) -> set[str]:
-    """Order accounts of the keeper instructions that list ``wallet``: the accounts among them
-    that own token accounts (the order's escrow)."""
+def order_owners(tree: Tree, bal: Balances, wallet: str, signers: set[str]) -> set[str]:
+    """Order accounts of the keeper instructions that list ``wallet``: the accounts among them,
+    not signers, that own token accounts which paid out (the order's escrow). The DCA fee
+    account's owner (CpoD6tWA... in venues/jupiterDca_fill_4J3eXq) is listed too, but its
+    account only receives."""
     if wallet not in tree.keeper_accounts:
         return set()
-    return (tree.keeper_accounts & _owners(tree, bal)) - {wallet}
+    listed = tree.keeper_accounts - signers - {wallet}
+    orders = set()
+    for move in tree.moves:
+        owner = bal.owner.get(move.source) or _tree_owner(tree, move.source)
+        if owner in listed:
+            orders.add(owner)
+    return orders
 
 
 def wallet_accounts(tree: Tree, bal: Balances, wallet: str, orders: set[str]) -> set[str]:
@@ -111,10 +119,6 @@ def wallet_accounts(tree: Tree, bal: Balances, wallet: str, orders: set[str]) ->
         if owner in owners:
             accounts.add(account)
     return accounts
-
-
-def _owners(tree: Tree, bal: Balances) -> set[str]:
-    return set(bal.owner.values()) | {owner for owner, _ in tree.accounts.values()}
 
 
 def transit_accounts(tree: Tree) -> set[str]:
@@ -234,6 +238,8 @@ def _settle(
         elif buying and move.source in linked and third_party:
             fees[move.asset] = fees.get(move.asset, 0) + move.amount
             used.add(at)
+    if not settled and not fees:
+        _counterparty_quote(tree, linked, used, call, buying, settled)
     from_balance = False
     if not settled and not buying:
         delta = bal.lamports_delta(pool)
@@ -259,6 +265,21 @@ def _settle(
     )
     _itemise(tree, hop)
     return hop
+
+
+def _counterparty_quote(
+    tree: Tree, linked: set[str], used: set[int], call: int, buying: bool, settled: dict[str, int]
+) -> None:
+    """A venue whose token and quote vaults have different owners (the prop AMMs of
+    venues/jupiterDca_fill_4J3eXq: ZERor4xh's token went to an account of JAMQwgSj, its USDC
+    came from 27jhjk3E): the quote the same invocation moved the other way between the linked
+    side and any other account."""
+    for at, move in enumerate(tree.moves):
+        if move.call != call or move.asset not in QUOTE_MINTS or move.create:
+            continue
+        if (move.source in linked) == buying and (move.dest in linked) != buying:
+            settled[move.asset] = settled.get(move.asset, 0) + move.amount
+            used.add(at)
 
 
 def _itemise(tree: Tree, hop: Hop) -> None:
@@ -292,13 +313,20 @@ def _pump_fees(event: bytes, hop: Hop) -> None:
 def _pumpswap_fees(event: bytes, hop: Hop) -> bool:
     # Buy/SellEvent after the discriminator: timestamp 0, base amount 8, quote amount 56,
     # lp_fee 72, protocol_fee 88, coin_creator_fee 344, (sell) cashback 360 (idl/pump_amm.json).
+    # A sell's quote_amount_out (56) is the price before every fee; the pool pays it out less
+    # its LP fee (and pays the cashback out or keeps it: venues/bananagun_pumpswap_5UF9X1 pays
+    # 1982989 to a third account), so it is read from the event, not from the transfers. A
+    # buy's pool received the price plus the LP fee (the other fees are paid beside it).
     body = event[8:]
     if len(body) < 352 or _u64(body, 8) != hop.token_amount:
         return False
     lp, protocol, creator = _u64(body, 72), _u64(body, 88), _u64(body, 344)
-    cashback = _u64(body, 360) if event[:8] == _SELL_EVENT and len(body) >= 368 else 0
-    retained = lp + cashback
-    hop.quote_amount += retained if hop.side == "sell" else -lp
+    selling = event[:8] == _SELL_EVENT
+    cashback = _u64(body, 360) if selling and len(body) >= 368 else 0
+    if hop.side == "sell" and selling:
+        hop.quote_amount = _u64(body, 56)
+    elif hop.side == "buy" and not selling:
+        hop.quote_amount -= lp
     fees = {"lp": lp, "protocol": protocol, "creator": creator}
     if cashback:
         fees["cashback"] = cashback
@@ -327,18 +355,31 @@ def wallet_costs(
     """Tips, router/bot fees and rent the wallet paid outside what settled its swaps."""
     costs = WalletCosts()
     transit = transit_accounts(tree)
+    # Invocations (not a router's) that paid from an account off the wallet's route: venues
+    # that exchanged. A bot program that only collects (ws frame #2's CxvksNjw... sending
+    # 560337 to ZG98FUCj...) is not one, so what it takes stays a fee.
+    exchanges = {
+        m.call for m in tree.moves if m.source not in linked and not _router_level(tree, m)
+    }
     for at, move in enumerate(tree.moves):
         if at in used or move.source not in linked or move.dest in linked:
             continue
         if move.dest in transit and not move.create:
             continue  # forwarded along the route, not paid away
+        if move.call in exchanges and not move.create and not _was_empty(bal, move.dest):
+            # paid into a venue that paid something back: a quote-for-quote hop of the route
+            # (USDC -> WSOL at Phoenix in OKXDEX_commissionSplProxySwap, WSOL -> USDC at
+            # 9H6tua7j in venues/jupiter_usdt_pumpswap_UnpVKh), not a fee for a service
+            continue
         if move.asset != WSOL_MINT:
             if move.asset:
                 costs.other_fees.append(("router", move.asset, move.amount))
             continue
         if move.create:
             if move.dest not in own and _tree_owner(tree, move.dest) != wallet:
-                costs.rent += move.amount
+                # an account closed again in the transaction gave its rent back (ws frame #2:
+                # CxvksNjw... funds DiKTVD... with 1057920 and closes it to the wallet)
+                costs.rent += min(move.amount, _lamports_after(bal, move.dest, move.amount))
         elif move.dest in TIP_ACCOUNTS:
             costs.tips += move.amount
         elif _was_empty(bal, move.dest):
@@ -347,6 +388,11 @@ def wallet_costs(
             costs.router_fees += move.amount
     costs.rent += _own_rent(bal, own, wallet)
     return costs
+
+
+def _lamports_after(bal: Balances, account: str, unknown: int) -> int:
+    at = bal.index.get(account)
+    return unknown if at is None else bal.post[at]
 
 
 def _was_empty(bal: Balances, account: str) -> bool:

@@ -45,7 +45,7 @@ from engine.sources.solana.programs import (
 )
 from engine.sources.solana.wire import b58decode, b58encode
 
-__all__ = ["Move", "Tree", "read_tree"]
+__all__ = ["U64_MAX", "Move", "Tree", "raw_amount", "read_tree"]
 
 EVENT_TAG = bytes.fromhex("e445a52e51cb9a1d")  # sha256("anchor:event")[:8]
 EVENT_PROGRAMS = frozenset({PUMPFUN_PROGRAM, PUMPSWAP_PROGRAM})
@@ -131,7 +131,7 @@ def _visit(
     stack.append((height, position))
     if program in INFRA_PROGRAMS:
         if parsed is not None:
-            _parsed_move(tree, program, parsed, call)
+            _parsed_move(tree, program, parsed, call, signature)
         elif data is not None:
             _raw_move(tree, program, accounts, data, call)
     elif program in KEEPER_PROGRAMS and height == 1:
@@ -240,7 +240,9 @@ def _token_move(tree: Tree, accounts: list[str], data: bytes, call: int) -> None
         tree.accounts[accounts[0]] = (b58encode(data[1:33]), accounts[1])
 
 
-def _parsed_move(tree: Tree, program: str, parsed: Mapping[str, Any], call: int) -> None:
+def _parsed_move(
+    tree: Tree, program: str, parsed: Mapping[str, Any], call: int, signature: str
+) -> None:
     kind = parsed.get("type")
     info = parsed.get("info")
     if not isinstance(info, Mapping):
@@ -248,19 +250,25 @@ def _parsed_move(tree: Tree, program: str, parsed: Mapping[str, Any], call: int)
     if program == SYSTEM_PROGRAM:
         if kind in ("transfer", "transferWithSeed"):
             tree.moves.append(
-                Move(WSOL_MINT, _int(info["lamports"]), info["source"], info["destination"], call)
+                Move(
+                    WSOL_MINT,
+                    raw_amount(info["lamports"], "lamports", signature),
+                    info["source"],
+                    info["destination"],
+                    call,
+                )
             )
         elif kind in ("createAccount", "createAccountWithSeed"):
-            lamports = _int(info["lamports"])
+            lamports = raw_amount(info["lamports"], "lamports", signature)
             tree.moves.append(
                 Move(WSOL_MINT, lamports, info["source"], info["newAccount"], call, True)
             )
     elif program in _TOKEN_PROGRAMS:
         if kind == "transfer":
-            amount = _int(info["amount"])
+            amount = raw_amount(info["amount"], "transfer amount", signature)
             tree.moves.append(Move("", amount, info["source"], info["destination"], call))
         elif kind == "transferChecked":
-            amount = _int(info["tokenAmount"]["amount"])
+            amount = raw_amount(info["tokenAmount"]["amount"], "transfer amount", signature)
             tree.moves.append(Move(info["mint"], amount, info["source"], info["destination"], call))
         elif kind in ("initializeAccount", "initializeAccount2", "initializeAccount3"):
             tree.accounts[info["account"]] = (info["owner"], info["mint"])
@@ -268,10 +276,26 @@ def _parsed_move(tree: Tree, program: str, parsed: Mapping[str, Any], call: int)
         tree.accounts[info["account"]] = (info["wallet"], info["mint"])
 
 
-def _int(value: Any) -> int:
-    """A raw amount: an integer, or (jsonParsed token amounts) a string of digits."""
-    if type(value) is int and value >= 0:
-        return value
-    if type(value) is str and value.isdigit():
-        return int(value)
-    raise ValueError(f"amount {value!r} is not a raw integer")
+U64_MAX = 2**64 - 1  # raw token amounts and lamports are u64 on chain
+_MAX_DIGITS = len(str(U64_MAX))
+
+
+def raw_amount(value: Any, name: str, signature: str) -> int:
+    """A raw u64 amount: an integer, or (token amounts, jsonParsed) a string of ASCII digits;
+    anything else (negative, fractional, above 18446744073709551615) is ``MalformedPayload``."""
+    if type(value) is int:
+        amount = value
+    elif (
+        type(value) is str and 0 < len(value) <= _MAX_DIGITS and value.isascii() and value.isdigit()
+    ):
+        amount = int(value)
+    else:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+        raise MalformedPayload(
+            f"transaction {signature}: {name} {shown} is not a raw integer amount"
+        )
+    if not 0 <= amount <= U64_MAX:
+        raise MalformedPayload(
+            f"transaction {signature}: {name} {amount} is outside 0..{U64_MAX} (u64)"
+        )
+    return amount

@@ -28,14 +28,24 @@ class WireError(ValueError):
     """The bytes are not a wire transaction (the message names what is wrong)."""
 
 
+# Two base58 digits per step (58**2 = 3364 pairs), five pairs per big-integer division: an
+# account key takes 5 big divisions instead of 44 (the profile's top line before).
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+_CHUNK = 58**10
+
+
 def b58encode(data: bytes) -> str:
     number = int.from_bytes(data, "big")
-    out: list[str] = []
+    parts: list[str] = []
+    pairs = _PAIRS
     while number:
-        number, rest = divmod(number, 58)
-        out.append(_ALPHABET[rest])
+        number, chunk = divmod(number, _CHUNK)
+        for _ in range(5):
+            chunk, pair = divmod(chunk, 3364)
+            parts.append(pairs[pair])
+    text = "".join(reversed(parts)).lstrip("1")
     zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(out))
+    return "1" * zeros + text
 
 
 def b58decode(text: str) -> bytes:

@@ -273,3 +273,92 @@ def test_malformed_transaction(change: str) -> None:
 def test_malformed_message_names_the_signature() -> None:
     with pytest.raises(MalformedPayload, match=r"^transaction 3bYXWjjN\w+: missing field 'fee'$"):
         parse_transaction(_mutated("no fee"))
+
+
+# --- raw amounts: u64, lossless, refused with the field named -------------------------------
+
+U64_MAX = 18446744073709551615  # 2**64 - 1
+
+
+def _wallet_balance(tx: dict[str, Any], key: str = "postTokenBalances") -> dict[str, Any]:
+    balance: dict[str, Any] = tx["meta"][key][1]
+    return balance
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda tx: _wallet_balance(tx)["uiTokenAmount"].update(decimals=19), "decimals 19"),
+        (lambda tx: _wallet_balance(tx)["uiTokenAmount"].update(decimals=-1), "decimals -1"),
+        (lambda tx: _wallet_balance(tx)["uiTokenAmount"].update(amount="-5"), "amount '-5'"),
+        (lambda tx: _wallet_balance(tx)["uiTokenAmount"].update(amount="1e3"), "amount '1e3'"),
+        (lambda tx: _wallet_balance(tx)["uiTokenAmount"].update(amount="²"), "amount '²'"),
+        (lambda tx: _wallet_balance(tx)["uiTokenAmount"].update(amount=""), "amount ''"),
+        (
+            lambda tx: _wallet_balance(tx, "preTokenBalances")["uiTokenAmount"].update(
+                amount=str(U64_MAX + 1)
+            ),
+            "preTokenBalances amount 18446744073709551616 is outside",
+        ),
+        (
+            lambda tx: _wallet_balance(tx)["uiTokenAmount"].update(amount="9" * 400),
+            "postTokenBalances amount '99999",
+        ),
+        (lambda tx: tx["meta"]["preBalances"].__setitem__(3, -1), "preBalances -1 is outside"),
+        (
+            lambda tx: tx["meta"]["postBalances"].__setitem__(3, U64_MAX + 1),
+            "postBalances 18446744073709551616 is outside",
+        ),
+        (lambda tx: tx["meta"].update(fee=-5000), "fee -5000 is outside"),
+    ],
+)
+def test_bad_raw_amounts_are_refused_naming_the_field(change: Any, message: str) -> None:
+    tx = copy.deepcopy(bare_result("pumpfun_sell_0.json"))
+    change(tx)
+    with pytest.raises(MalformedPayload) as info:
+        parse_transaction(tx)
+    text = str(info.value)
+    assert "\n" not in text and text.startswith("transaction 3bYXWjjN")
+    assert message in text
+
+
+def test_u64_amounts_are_kept_exactly() -> None:
+    # A token balance of the largest u64 (18 decimals) on an account the swap does not touch
+    # parses, and the trade is unchanged.
+    tx = copy.deepcopy(bare_result("pumpfun_sell_0.json"))
+    (expected,) = parse_transaction(tx)
+    meta = tx["meta"]
+    index = max(b["accountIndex"] for b in meta["postTokenBalances"]) + 1
+    assert index < len(meta["postBalances"])
+    for key in ("preTokenBalances", "postTokenBalances"):
+        meta[key].append(
+            {
+                "accountIndex": index,
+                "mint": "Max1111111111111111111111111111111111111111",
+                "owner": "SomeoneElse111111111111111111111111111111111",
+                "uiTokenAmount": {"amount": str(U64_MAX), "decimals": 18},
+            }
+        )
+    assert parse_transaction(tx) == [expected]
+
+
+def test_jsonparsed_transfer_amounts_are_checked() -> None:
+    frames = (
+        FIXTURES / "ws" / "helius_transactionNotification_jsonParsed_10frames_raydiumV4_swaps"
+        ".concatenated.json"
+    ).read_text()
+    (tx,) = load_transactions(json.loads("[" + frames.rstrip().rstrip(",") + "]")[0])
+    tx = copy.deepcopy(tx)
+    for group in tx["meta"]["innerInstructions"]:
+        for ins in group["instructions"]:
+            parsed = ins.get("parsed")
+            if isinstance(parsed, dict) and parsed.get("type") == "transfer":
+                info = parsed["info"]
+                if "amount" in info:
+                    info["amount"] = str(U64_MAX + 1)
+                else:
+                    info["lamports"] = -1
+    with pytest.raises(
+        MalformedPayload, match=r"^transaction 4NnciVLN\w+: (transfer amount|lamports)"
+    ):
+        parse_transaction(tx)
