@@ -126,6 +126,15 @@ async def _track(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     )
 
 
+def _has_surrogates(text: str) -> bool:
+    """Bytes that were not UTF-8 (a terminal's argv decodes them to lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _is_threshold(text: str) -> bool:
     """A whole number in ASCII digits (the engine checks 0-100): ``str.isdigit`` also accepts
     "²", which ``int`` refuses, and ``int`` refuses numbers of 4,300+ digits."""
@@ -208,6 +217,8 @@ async def dispatch(
     service: MoonbotService, text: str, *, is_admin: bool = False, channel: str = "console"
 ) -> Reply:
     """Answer one command line ("/predict <mint>") with one Reply, never an exception."""
+    if not text.isprintable() and _has_surrogates(text):
+        return Reply("that is not valid UTF-8 text")
     try:
         parts = shlex.split(text.strip())
     except ValueError:
@@ -225,8 +236,13 @@ async def dispatch(
         return Reply(f"too many arguments: usage {command.usage}")
     if command.admin and not is_admin:
         return Reply(f"/{command.name} is for admins only")
+    return await _answer(command, service, args, Ctx(channel, is_admin))
+
+
+async def _answer(command: Command, service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
+    """Run a checked command; every failure becomes one line (details in the log)."""
     try:
-        return await command.handler(service, args, Ctx(channel, is_admin))
+        return await command.handler(service, args, ctx)
     except UserError as exc:
         return Reply(str(exc))
     except SourceError:

@@ -206,3 +206,12 @@ async def test_kol_names_match_case_insensitively_beyond_ascii(service: MoonbotS
     for query in ("ÉMILE", "émile", "E\u0301mile"):
         reply = await dispatch(service, f"/kol {query}")
         assert reply.text.startswith(f"Émile [top] · {UNKNOWN_MINT}"), (query, reply.text)
+
+
+async def test_bytes_that_are_not_utf8_get_one_line(service: MoonbotService) -> None:
+    """`moonbot ask` hands over argv as the terminal decoded it: invalid UTF-8 bytes become lone
+    surrogates ("\udcff"), which no database or chat API takes."""
+    before = await _rows(service)
+    reply = await dispatch(service, "/kol \udcff\udcfe")
+    assert reply.text == "that is not valid UTF-8 text"
+    assert await _rows(service) == before
