@@ -63,9 +63,32 @@ class Settings(BaseSettings):
     promote_min_logloss_gain: float = 0.002
 
     poll_minutes: int = 5
+    # A poll stops starting wallets after this long; the rest keep their cursors for the next
+    # poll (0: no budget).
+    poll_budget_seconds: float = 240.0
     alert_send_seconds: int = 30
     retrain_cron: str = "0 4 * * mon"
     report_cron: str = "0 12 * * mon"
+
+    # Push (engine.sources.push; README "Push: alerts within seconds"): "logs" = logsSubscribe
+    # per wallet on any RPC WebSocket, "helius" = Helius transactionSubscribe, "webhook" = a
+    # Helius webhook posting to webhook_host:webhook_port/webhook_path. The poll stays on.
+    push_mode: Literal["none", "logs", "helius", "webhook"] = "none"
+    push_ws_url: SecretStr | None = Field(
+        default=None, description="WebSocket URL (may hold an API key); default: rpc_url as ws(s)"
+    )
+    push_ws_connections: int = Field(default=1, ge=1)
+    push_ws_subscriptions_per_connection: int = Field(default=100, ge=1)
+    push_helius_accounts_per_subscription: int = Field(default=1000, ge=1, le=50_000)
+    push_ws_ping_seconds: float = Field(default=30.0, gt=0)
+    # A connection not subscribed for this long makes the push source "down" (see /status).
+    push_down_after_seconds: float = Field(default=60.0, gt=0)
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8787, ge=0, le=65535)
+    webhook_path: str = "/helius/webhook"
+    webhook_auth: SecretStr | None = Field(
+        default=None, description="the webhook's authHeader: Helius sends it as Authorization"
+    )
 
     @field_validator(
         "admin_user_ids",
@@ -87,6 +110,19 @@ class Settings(BaseSettings):
         )
 
     @property
+    def push_websocket_url(self) -> str | None:
+        """``push_ws_url``, else ``rpc_url`` with ``http`` turned into ``ws`` (secret: never log)."""
+        if self.push_ws_url is not None and self.push_ws_url.get_secret_value():
+            return self.push_ws_url.get_secret_value()
+        if self.rpc_url is None or not self.rpc_url.get_secret_value():
+            return None
+        url = self.rpc_url.get_secret_value()
+        for http, ws in (("https://", "wss://"), ("http://", "ws://")):
+            if url.startswith(http):
+                return ws + url[len(http) :]
+        return url
+
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
@@ -101,7 +137,13 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 shown[name] = "********" if value.get_secret_value() else "(unset)"
-            elif value is None and name in {"rpc_url", "discord_token", "telegram_token"}:
+            elif value is None and name in {
+                "rpc_url",
+                "discord_token",
+                "telegram_token",
+                "push_ws_url",
+                "webhook_auth",
+            }:
                 shown[name] = "(unset)"
             else:
                 shown[name] = str(value)
