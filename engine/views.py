@@ -66,6 +66,9 @@ class CycleReport:
     new_signals: int
     new_alerts: int
     labeled: int
+    # Wallets (source failed, poll budget spent) and mints (signal step failed) left for the
+    # next cycle.
+    left_for_next: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel import col, or_, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engine.errors import OutcomeUnknown, UserError
 from engine.signals.opening import SignalEvent
@@ -109,6 +110,23 @@ async def set_channel(
         return ChannelAlerts(row.channel, row.enabled, row.threshold)
 
 
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """Who is a Diamond Hand KOL now (their stats) and by what measure: the alert decision."""
+
+    stats: dict[str, KolStats]
+    dh_threshold: float
+    dh_min_positions: int
+
+    def is_diamond_hand(self, wallet: str) -> KolStats | None:
+        kol_stats = self.stats.get(wallet)
+        if kol_stats is None or not kol_stats.is_diamond_hand(
+            self.dh_threshold, self.dh_min_positions
+        ):
+            return None
+        return kol_stats
+
+
 async def enqueue(
     db: Database,
     events: Sequence[SignalEvent],
@@ -119,34 +137,45 @@ async def enqueue(
 ) -> int:
     """Write a pending alert per subscribed channel for each Diamond Hand KOL buy whose score
     passes that channel's threshold; returns how many new rows were written."""
-    rows: list[dict[str, object]] = []
     async with db.session() as session:
-        channels = (await session.exec(select(Subscription).where(col(Subscription.enabled)))).all()
-        for event in events:
-            kol_stats = stats.get(event.wallet)
-            if kol_stats is None or not kol_stats.is_diamond_hand(dh_threshold, dh_min_positions):
-                continue
-            score = event.score
-            if score is None:
-                continue
-            rows.extend(
-                {
-                    "signal_id": event.signal_id,
-                    "channel": ch,
-                    "kol_wallet": event.wallet,
-                    "buy_ts": event.ts,
-                    "dh_score": kol_stats.diamond_hand_score,
-                    "rule_score": score.rule,
-                    "score": score.total,
-                    "probabilities": list(score.probabilities) if score.probabilities else None,
-                    "reasons": [r.as_dict() for r in score.reasons],
-                    "model_version": score.model_version,
-                }
-                for ch in (c.channel for c in channels if score.total >= c.threshold)
-            )
-        if not rows:
-            return 0
-        return len(await insert_ignore(session, Alert, rows, returning=Alert.id))
+        return await write_alerts(session, events, AlertRule(stats, dh_threshold, dh_min_positions))
+
+
+async def write_alerts(
+    session: AsyncSession, events: Sequence[SignalEvent], rule: AlertRule
+) -> int:
+    """``enqueue`` inside the caller's transaction: the signal step writes a token's alerts in
+    the transaction that opens or joins its signal, so no crash separates the two. Idempotent:
+    (signal, channel) is unique."""
+    rows: list[dict[str, object]] = []
+    channels: Sequence[Subscription] | None = None
+    for event in events:
+        kol_stats = rule.is_diamond_hand(event.wallet)
+        score = event.score
+        if kol_stats is None or score is None:
+            continue
+        if channels is None:
+            channels = (
+                await session.exec(select(Subscription).where(col(Subscription.enabled)))
+            ).all()
+        rows.extend(
+            {
+                "signal_id": event.signal_id,
+                "channel": ch,
+                "kol_wallet": event.wallet,
+                "buy_ts": event.ts,
+                "dh_score": kol_stats.diamond_hand_score,
+                "rule_score": score.rule,
+                "score": score.total,
+                "probabilities": list(score.probabilities) if score.probabilities else None,
+                "reasons": [r.as_dict() for r in score.reasons],
+                "model_version": score.model_version,
+            }
+            for ch in (c.channel for c in channels if score.total >= c.threshold)
+        )
+    if not rows:
+        return 0
+    return len(await insert_ignore(session, Alert, rows, returning=Alert.id))
 
 
 async def pending(
