@@ -241,6 +241,21 @@ class _Stored:
     ctx: PriceContext
 
 
+def _labelled(
+    signal: _Due, horizon: timedelta, path: _Stored, extra: list[PricePoint]
+) -> dict[str, object] | None:
+    """The outcome row of one signal, or None (logged) when its data cannot give one: one bad
+    signal never stops the labels of the others."""
+    try:
+        peak = path_peak(signal.ts, horizon, path.snapshots, path.swaps, extra)
+        assert peak is not None  # the window holds a snapshot
+        assert signal.entry_mcap
+        return _outcome_row(signal, signal.entry_mcap, peak)
+    except (ValueError, ArithmeticError) as exc:  # e.g. a multiple that is not finite
+        log.warning("signal %d (%s) cannot be labeled: %s", signal.signal_id, signal.mint, exc)
+        return None
+
+
 async def label_due(
     db: Database,
     now: datetime,
@@ -291,9 +306,11 @@ async def label_due(
                     )
                     got = []
                 extra = candle_points(got, path.ctx)
-            peak = path_peak(signal.ts, horizon, path.snapshots, path.swaps, extra)
-            assert peak is not None  # the window holds a snapshot
-            rows.append(_outcome_row(signal, signal.entry_mcap, peak))
+            row = _labelled(signal, horizon, path, extra)
+            if row is None:
+                failed += 1
+                continue
+            rows.append(row)
         if rows:
             async with db.session() as session:
                 done = await insert_ignore(session, Outcome, rows, returning=Outcome.signal_id)

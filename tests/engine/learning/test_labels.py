@@ -311,3 +311,17 @@ async def test_the_real_candles_through_geckoterminal_set_the_max(db: Database) 
     assert max_mcap == pytest.approx(152_321.74514745713, rel=1e-12)
     assert (label, source) == (1, "candle") and hours == pytest.approx(400 / 3600)
     assert api.queries[0]["before_timestamp"] == str(1755725000 + 72 * 3600)
+
+
+async def test_a_signal_whose_multiple_is_not_finite_fails_alone(db: Database) -> None:
+    """entry_mcap 1e-320 (subnormal) makes 120_000 / entry infinite: that signal is reported as
+    failed, the other one is labeled."""
+    await add_token(db, MINT_A)
+    await add_token(db, MINT_B)
+    async with db.session() as session:
+        signal = (await session.exec(select(Signal).where(Signal.mint == MINT_B))).one()
+        signal.entry_mcap = 1e-320
+        session.add(signal)
+    run = await label_due(db, AFTER, HORIZON)
+    assert run == LabelRun(labeled=1, skipped=0, failed=1)
+    assert set(await outcomes(db)) == {MINT_A}
