@@ -31,11 +31,10 @@ from engine.sources.solana.programs import (
     PUMPFUN_PROGRAM,
     PUMPSWAP_PROGRAM,
     QUOTE_MINTS,
-    ROUTER_PROGRAMS,
     TIP_ACCOUNTS,
     WSOL_MINT,
 )
-from engine.sources.solana.transfers import Move, Tree
+from engine.sources.solana.transfers import Tree, events_of
 from engine.sources.solana.wire import b58encode
 
 __all__ = ["Balances", "Hop", "WalletCosts", "find_hops", "wallet_costs"]
@@ -121,15 +120,10 @@ def wallet_accounts(tree: Tree, bal: Balances, wallet: str, orders: set[str]) ->
     return accounts
 
 
-def transit_accounts(tree: Tree) -> set[str]:
-    """Accounts that both receive and send in the transaction (a route's intermediates)."""
-    return {m.source for m in tree.moves} & {m.dest for m in tree.moves}
-
-
 def linked_accounts(tree: Tree, own: set[str]) -> set[str]:
     """The wallet's accounts and the router accounts its assets travel through (see above)."""
-    transit = transit_accounts(tree)
-    router_level = [m for m in tree.moves if _router_level(tree, m)]
+    transit = tree.transit
+    router_level = [m for m in tree.moves if m.router_level]
     linked = set(own)
     changed = True
     while changed:
@@ -144,10 +138,6 @@ def linked_accounts(tree: Tree, own: set[str]) -> set[str]:
     return linked
 
 
-def _router_level(tree: Tree, move: Move) -> bool:
-    return move.call < 0 or tree.programs[move.call] in ROUTER_PROGRAMS
-
-
 def find_hops(
     tree: Tree, bal: Balances, own: set[str], linked: set[str], used: set[int]
 ) -> list[Hop]:
@@ -156,7 +146,7 @@ def find_hops(
     pools: dict[tuple[int, str, str], list[int]] = {}  # (call, mint, side) -> [token raw, ...]
     pool_of: dict[tuple[int, str, str], str] = {}
     for at, move in enumerate(tree.moves):
-        if move.asset in QUOTE_MINTS or not move.asset or _router_level(tree, move):
+        if move.asset in QUOTE_MINTS or not move.asset or move.router_level:
             continue
         from_wallet = move.source in linked
         if from_wallet == (move.dest in linked):
@@ -167,11 +157,10 @@ def find_hops(
         pools.setdefault(key, []).append(move.amount)
         pool_of.setdefault(key, bal.owner.get(pool_account) or _tree_owner(tree, pool_account))
         used.add(at)
-    transit = transit_accounts(tree)
     hops: list[Hop] = []
     for (call, mint, side), amounts in pools.items():
         pool = pool_of[(call, mint, side)]
-        hop = _settle(tree, bal, linked, used, call, mint, side, pool, sum(amounts), transit)
+        hop = _settle(tree, bal, linked, used, call, mint, side, pool, sum(amounts))
         if hop is not None:
             hops.append(hop)
     return _merge([hop for hop in hops if not _intermediate(hop, hops, bal, own)])
@@ -214,13 +203,14 @@ def _settle(
     side: str,
     pool: str,
     token_amount: int,
-    transit: set[str],
 ) -> Hop | None:
     settled: dict[str, int] = {}
     fees: dict[str, int] = {}
     buying = side == "buy"
-    for at, move in enumerate(tree.moves):
-        if move.call != call or move.asset not in QUOTE_MINTS or move.create:
+    transit = tree.transit
+    for at in tree.by_call[call]:
+        move = tree.moves[at]
+        if move.asset not in QUOTE_MINTS or move.create:
             continue
         into = _is_pool(tree, bal, move.dest, pool)
         out_of = _is_pool(tree, bal, move.source, pool)
@@ -274,8 +264,9 @@ def _counterparty_quote(
     venues/jupiterDca_fill_4J3eXq: ZERor4xh's token went to an account of JAMQwgSj, its USDC
     came from 27jhjk3E): the quote the same invocation moved the other way between the linked
     side and any other account."""
-    for at, move in enumerate(tree.moves):
-        if move.call != call or move.asset not in QUOTE_MINTS or move.create:
+    for at in tree.by_call[call]:
+        move = tree.moves[at]
+        if move.asset not in QUOTE_MINTS or move.create:
             continue
         if (move.source in linked) == buying and (move.dest in linked) != buying:
             settled[move.asset] = settled.get(move.asset, 0) + move.amount
@@ -284,7 +275,7 @@ def _counterparty_quote(
 
 def _itemise(tree: Tree, hop: Hop) -> None:
     """Name the venue fees from the venue's own event (pump.fun, PumpSwap)."""
-    for event in tree.events.get(hop.call, ()):
+    for event in events_of(tree, hop.call):
         if hop.venue_program == PUMPFUN_PROGRAM and event[:8] == _TRADE_EVENT:
             _pump_fees(event, hop)
             return
@@ -354,13 +345,11 @@ def wallet_costs(
 ) -> WalletCosts:
     """Tips, router/bot fees and rent the wallet paid outside what settled its swaps."""
     costs = WalletCosts()
-    transit = transit_accounts(tree)
+    transit = tree.transit
     # Invocations (not a router's) that paid from an account off the wallet's route: venues
     # that exchanged. A bot program that only collects (ws frame #2's CxvksNjw... sending
     # 560337 to ZG98FUCj...) is not one, so what it takes stays a fee.
-    exchanges = {
-        m.call for m in tree.moves if m.source not in linked and not _router_level(tree, m)
-    }
+    exchanges = {m.call for m in tree.moves if m.source not in linked and not m.router_level}
     for at, move in enumerate(tree.moves):
         if at in used or move.source not in linked or move.dest in linked:
             continue

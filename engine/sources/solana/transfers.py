@@ -21,7 +21,13 @@ Movements read (``json`` data is base58; ``jsonParsed`` gives the same in ``pars
 
 Anchor events emitted by self-invocation (an inner instruction of program P, called by P, data
 ``e445a52e51cb9a1d`` + the event) are kept for the programs in ``EVENT_PROGRAMS``, by the
-position of the invocation that emitted them.
+position of the invocation that emitted them; their data is decoded only when read
+(``events_of``: the swap finder reads those of the swaps' invocations).
+
+Indexes built once per transaction for the swap finder: the moves of each invocation, the
+**transit** accounts (those that both receive and send), and whether a move was made at the
+**router level** (a top-level transfer, or one whose invocation is a router, bot or keeper
+program of ``ROUTER_PROGRAMS``).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from engine.sources.solana.programs import (
     KEEPER_PROGRAMS,
     PUMPFUN_PROGRAM,
     PUMPSWAP_PROGRAM,
+    ROUTER_PROGRAMS,
     SYSTEM_PROGRAM,
     TOKEN_2022_PROGRAM,
     TOKEN_PROGRAM,
@@ -45,12 +52,16 @@ from engine.sources.solana.programs import (
 )
 from engine.sources.solana.wire import b58decode, b58encode
 
-__all__ = ["U64_MAX", "Move", "Tree", "raw_amount", "read_tree"]
+__all__ = ["U64_MAX", "Move", "Tree", "events_of", "raw_amount", "read_tree"]
 
 EVENT_TAG = bytes.fromhex("e445a52e51cb9a1d")  # sha256("anchor:event")[:8]
 EVENT_PROGRAMS = frozenset({PUMPFUN_PROGRAM, PUMPSWAP_PROGRAM})
 _TOKEN_PROGRAMS = frozenset({TOKEN_PROGRAM, TOKEN_2022_PROGRAM})
-_DECODED = INFRA_PROGRAMS | EVENT_PROGRAMS | KEEPER_PROGRAMS
+# Programs whose instruction data is decoded (base58 in JSON): the movements and token-account
+# facts above. Compute Budget's data is never read, nor any other program's, except the events
+# of a self-invocation of an ``EVENT_PROGRAMS`` program.
+_MOVE_PROGRAMS = frozenset({SYSTEM_PROGRAM, TOKEN_PROGRAM, TOKEN_2022_PROGRAM, ATA_PROGRAM})
+_ACCOUNTS_READ = _MOVE_PROGRAMS | KEEPER_PROGRAMS  # programs whose accounts are resolved
 _U64 = struct.Struct("<Q")
 
 
@@ -64,12 +75,14 @@ class Move:
     dest: str
     call: int  # position of the invocation that made it (-1: a top-level transfer)
     create: bool = False  # lamports funding a new account (system CreateAccount)
+    router_level: bool = False  # top-level, or made by a router (set by ``read_tree``)
 
 
 @dataclass(slots=True)
 class Tree:
     """Programs by position, each position's invocation and top-level index, the movements,
-    token-account facts from instructions, and events by emitting invocation."""
+    token-account facts from instructions, events by emitting invocation, and the indexes of
+    the movements (see the module doc)."""
 
     programs: list[str] = field(default_factory=list)
     parents: list[int] = field(default_factory=list)
@@ -77,8 +90,12 @@ class Tree:
     tops: list[int] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # account -> (owner, mint)
-    events: dict[int, list[bytes]] = field(default_factory=dict)
+    # invocation -> the undecoded data of its self-invocations (events, see ``events_of``)
+    events: dict[int, list[Any]] = field(default_factory=dict)
     keeper_accounts: set[str] = field(default_factory=set)  # of top-level keeper instructions
+    by_call: dict[int, list[int]] = field(default_factory=dict)  # invocation -> move indexes
+    transit: set[str] = field(default_factory=set)  # accounts that both receive and send
+    signature: str = ""  # of the transaction, to name it in errors
 
 
 def read_tree(instructions: list[Any], inner: Any, keys: list[str], signature: str) -> Tree:
@@ -86,7 +103,7 @@ def read_tree(instructions: list[Any], inner: Any, keys: list[str], signature: s
     groups: dict[int, list[Any]] = {}
     for group in inner or ():
         groups[group["index"]] = group["instructions"]
-    tree = Tree()
+    tree = Tree(signature=signature)
     for top, instruction in enumerate(instructions):
         stack: list[tuple[int, int]] = []  # (stack height, position)
         _visit(tree, instruction, 1, top, stack, keys, signature)
@@ -95,10 +112,24 @@ def read_tree(instructions: list[Any], inner: Any, keys: list[str], signature: s
             if type(height) is not int or height < 2:
                 height = 2
             _visit(tree, child, height, top, stack, keys, signature)
-    for move in tree.moves:
+    for at, move in enumerate(tree.moves):
         if not move.asset:
             move.asset = _mint_of(tree, move.source) or _mint_of(tree, move.dest)
+        move.router_level = move.call < 0 or tree.programs[move.call] in ROUTER_PROGRAMS
+        tree.by_call.setdefault(move.call, []).append(at)
+    tree.transit = {move.source for move in tree.moves} & {move.dest for move in tree.moves}
     return tree
+
+
+def events_of(tree: Tree, call: int) -> list[bytes]:
+    """The Anchor events emitted by the invocation at position ``call``, each without
+    ``EVENT_TAG`` (so starting with the event's discriminator)."""
+    events = []
+    for raw in tree.events.get(call, ()):
+        data = _data(raw, tree.signature)
+        if data[:8] == EVENT_TAG:
+            events.append(data[8:])
+    return events
 
 
 def _mint_of(tree: Tree, account: str) -> str:
@@ -119,7 +150,7 @@ def _visit(
         stack.pop()
     parent = stack[-1][1] if stack else -1
     position = len(tree.programs)
-    program, accounts, data, parsed = _decode(instruction, keys, signature)
+    program, accounts, parsed = _decode(instruction, keys, signature)
     if program in INFRA_PROGRAMS:
         call = tree.calls[parent] if parent >= 0 else -1
     else:
@@ -129,27 +160,23 @@ def _visit(
     tree.calls.append(call)
     tree.tops.append(top)
     stack.append((height, position))
-    if program in INFRA_PROGRAMS:
-        if parsed is not None:
+    if parsed is not None:
+        if program in INFRA_PROGRAMS:
             _parsed_move(tree, program, parsed, call, signature)
-        elif data is not None:
-            _raw_move(tree, program, accounts, data, call)
+    elif program in _MOVE_PROGRAMS:
+        _raw_move(tree, program, accounts, _data(instruction.get("data"), signature), call)
     elif program in KEEPER_PROGRAMS and height == 1:
         tree.keeper_accounts.update(accounts)
-    elif (
-        program in EVENT_PROGRAMS
-        and parent >= 0
-        and tree.programs[parent] == program
-        and data is not None
-        and data[:8] == EVENT_TAG
-    ):
-        tree.events.setdefault(parent, []).append(data[8:])
+    elif program in EVENT_PROGRAMS and parent >= 0 and tree.programs[parent] == program:
+        tree.events.setdefault(parent, []).append(instruction.get("data"))  # maybe an event
 
 
 def _decode(
     instruction: Any, keys: list[str], signature: str
-) -> tuple[str, list[str], bytes | None, Mapping[str, Any] | None]:
-    """(program id, account pubkeys, data bytes, parsed object) of one instruction."""
+) -> tuple[str, list[str], Mapping[str, Any] | None]:
+    """(program id, account pubkeys, parsed object) of one instruction. The accounts are read
+    only for the programs whose accounts the tree uses (``_ACCOUNTS_READ``); the data is
+    decoded by ``_visit``, and only where it is read."""
     index = instruction.get("programIdIndex")
     if index is None:  # jsonParsed
         program = instruction["programId"]
@@ -157,20 +184,18 @@ def _decode(
             raise MalformedPayload(f"transaction {signature}: programId is not a string")
         parsed = instruction.get("parsed")
         if isinstance(parsed, Mapping):
-            return program, [], None, parsed
-        accounts = instruction.get("accounts") or []
-        raw = instruction.get("data")
-        if program in INFRA_PROGRAMS or program in EVENT_PROGRAMS:
-            return program, accounts, _data(raw, signature), None
-        return program, accounts if program in KEEPER_PROGRAMS else [], None, None
+            return program, [], parsed
+        if program not in _ACCOUNTS_READ:
+            return program, [], None
+        return program, instruction.get("accounts") or [], None
     n = len(keys)
     if type(index) is not int or not 0 <= index < n:
         raise MalformedPayload(
             f"transaction {signature}: programIdIndex {index!r} is not one of the {n} accounts"
         )
     program = keys[index]
-    if program not in _DECODED:
-        return program, [], None, None
+    if program not in _ACCOUNTS_READ:
+        return program, [], None
     accounts = []
     for at in instruction["accounts"]:
         if type(at) is not int or not 0 <= at < n:
@@ -178,12 +203,11 @@ def _decode(
                 f"transaction {signature}: instruction account {at!r} is not one of the {n}"
             )
         accounts.append(keys[at])
-    if program in KEEPER_PROGRAMS:
-        return program, accounts, None, None
-    return program, accounts, _data(instruction.get("data"), signature), None
+    return program, accounts, None
 
 
 def _data(raw: Any, signature: str) -> bytes:
+    """The bytes of an instruction's ``data`` (base58 text in JSON, bytes from the wire)."""
     if type(raw) is bytes:
         return raw  # decoded from the wire
     if type(raw) is not str:
