@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 
-from engine.sources.address import b58encode
+from engine.sources.base58 import b58encode
 
 
 def stream(seed: int, name: str, index: int = 0) -> random.Random:

@@ -3,37 +3,7 @@
 from __future__ import annotations
 
 from engine.errors import InvalidAddress
-
-_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
-
-
-def b58decode(text: str) -> bytes:
-    """Decode base58 (Bitcoin alphabet); ValueError on a character outside it."""
-    number = 0
-    for char in text:
-        digit = _INDEX.get(char)
-        if digit is None:
-            raise ValueError(f"{char!r} is not a base58 character")
-        number = number * 58 + digit
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    pad = len(text) - len(text.lstrip("1"))
-    return b"\x00" * pad + body
-
-
-_PAIRS = tuple(hi + lo for hi in _ALPHABET for lo in _ALPHABET)  # value v -> its two digits
-
-
-def b58encode(data: bytes) -> str:
-    """Base58 (Bitcoin alphabet), two digits per division: the simulator encodes hundreds of
-    thousands of keys and signatures."""
-    number = int.from_bytes(data, "big")
-    pairs: list[str] = []
-    while number:
-        number, pair = divmod(number, 58 * 58)
-        pairs.append(_PAIRS[pair])
-    pad = len(data) - len(data.lstrip(b"\x00"))
-    return "1" * pad + "".join(reversed(pairs)).lstrip("1")
+from engine.sources.base58 import b58decode
 
 
 def validate_address(text: str, what: str = "address") -> str:

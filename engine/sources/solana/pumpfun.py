@@ -78,7 +78,7 @@ from typing import Any, Final
 
 from engine.errors import MalformedPayload
 from engine.records import SnapshotRecord
-from engine.sources.address import b58decode, b58encode
+from engine.sources.base58 import b58decode, b58encode
 from engine.sources.solana.holders import PUMPFUN_PROGRAM, PUMPSWAP_PROGRAM
 from engine.sources.solana.programs import (
     ATA_PROGRAM,

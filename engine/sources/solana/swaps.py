@@ -27,6 +27,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from engine.sources.base58 import b58encode
 from engine.sources.solana.programs import (
     PUMPFUN_PROGRAM,
     PUMPSWAP_PROGRAM,
@@ -35,7 +36,6 @@ from engine.sources.solana.programs import (
     WSOL_MINT,
 )
 from engine.sources.solana.transfers import Tree, events_of
-from engine.sources.solana.wire import b58encode
 
 __all__ = ["Balances", "Hop", "WalletCosts", "find_hops", "wallet_costs"]
 

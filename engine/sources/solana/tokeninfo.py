@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.sources.address import b58decode, b58encode
+from engine.sources.base58 import b58decode, b58encode
 from engine.sources.solana.rpc import SolanaRpc
 from engine.sources.solana.rpc_types import AccountInfo, NotYet, SignatureInfo
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import MalformedPayload
+from engine.sources.base58 import b58decode, b58encode
 from engine.sources.solana.programs import (
     ATA_PROGRAM,
     INFRA_PROGRAMS,
@@ -50,7 +51,6 @@ from engine.sources.solana.programs import (
     TOKEN_PROGRAM,
     WSOL_MINT,
 )
-from engine.sources.solana.wire import b58decode, b58encode
 
 __all__ = ["U64_MAX", "Move", "Tree", "events_of", "raw_amount", "read_tree"]
 

@@ -13,7 +13,8 @@ import pytest
 from engine.signals.narratives import match_narratives
 from engine.sim import SimConfig, SimWorld, generate
 from engine.sim.names import neutral_words, token_name
-from engine.sources.address import b58decode, b58encode, validate_address
+from engine.sources.address import validate_address
+from engine.sources.base58 import b58decode, b58encode
 
 SMALL = SimConfig(n_days=2, tokens_per_day=15)
 

@@ -1,7 +1,8 @@
 import pytest
 
 from engine.errors import InvalidAddress
-from engine.sources.address import b58decode, b58encode, validate_address
+from engine.sources.address import validate_address
+from engine.sources.base58 import b58decode, b58encode
 
 
 def test_real_mints_are_valid() -> None:

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from sqlmodel import select as sql_select
 
-from engine.sources.address import b58encode
+from engine.sources.base58 import b58encode
 from engine.sources.solana import parse_transaction
 from engine.storage import Database, Trade
 from engine.tracking import kols

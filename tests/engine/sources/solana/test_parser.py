@@ -21,13 +21,13 @@ from typing import Any, NamedTuple
 import pytest
 
 from engine.errors import MalformedPayload
+from engine.sources.base58 import b58decode
 from engine.sources.solana import (
     ParsedTrade,
     load_transactions,
     parse_payload_bytes,
     parse_transaction,
 )
-from engine.sources.solana.wire import b58decode
 from tests.paths import SOLANA_FIXTURES
 
 # The repo root's sibling shared/ (…/work/main/tests/engine/solana -> …/work/shared).

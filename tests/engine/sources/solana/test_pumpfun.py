@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from engine.errors import MalformedPayload
-from engine.sources.address import b58decode, b58encode
+from engine.sources.base58 import b58decode, b58encode
 from engine.sources.solana.pumpfun import (
     BONDING_CURVE_DISCRIMINATOR,
     INITIAL_REAL_TOKEN_RESERVES,

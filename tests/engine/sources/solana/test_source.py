@@ -26,7 +26,7 @@ from sqlmodel import col, select
 
 from engine.errors import UnknownKol, UserError
 from engine.records import ContextRecord, TokenRecord, TradeRecord
-from engine.sources.address import b58decode, b58encode
+from engine.sources.base58 import b58decode, b58encode
 from engine.sources.dexscreener import DexScreener
 from engine.sources.net.retry import RetryPolicy
 from engine.sources.solana.holders import PUMPFUN_PROGRAM

@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import select
 
 from engine.records import SnapshotRecord
-from engine.sources.address import b58encode
+from engine.sources.base58 import b58encode
 from engine.sources.dexscreener import DexScreener
 from engine.sources.net.retry import RetryPolicy
 from engine.sources.solana.holders import fetch_holder_stats
