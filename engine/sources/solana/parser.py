@@ -17,7 +17,10 @@ made by a venue's invocation between the wallet's (linked) accounts and a pool i
 
 The amounts of a trade, all raw integers:
 
-* ``token_amount_raw``: the token the wallet received from (buy) or sent to (sell) the venue.
+* ``token_amount_raw``: the token the wallet received from (buy) or sent to (sell) the venue:
+  for a Token-2022 mint with a transfer fee, what reached its account (buy: the amount sent
+  less the fee the mint withheld, read from the account's balance change, ``transfers.withhold``)
+  or what left it (sell: the fee included).
 * ``quote_amount_raw`` (in ``quote_mint``: WSOL for SOL and WSOL alike, USDC or USDT): the
   quote the pool, curve or maker itself received (buy) or paid (sell) in that venue invocation,
   read from its transfers (or, for a curve that pays lamports without a transfer, from the
@@ -79,7 +82,7 @@ from engine.sources.solana.swaps import (
     wallet_costs,
     wallet_sol_delta,
 )
-from engine.sources.solana.transfers import U64_MAX, raw_amount, read_tree
+from engine.sources.solana.transfers import U64_MAX, raw_amount, read_tree, withhold
 from engine.sources.solana.wire import WireError, wire_transaction
 
 __all__ = ["ParsedTrade", "load_transactions", "parse_payload_bytes", "parse_transaction"]
@@ -202,6 +205,7 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
     for move in tree.moves:
         if not move.asset:  # a plain Transfer names no mint: take its accounts'
             move.asset = bal.mint.get(move.source) or bal.mint.get(move.dest) or ""
+    withhold(tree, bal.amount_pre, bal.amount_post)
     signers = _signers(transaction, message, keys)
     orders = order_owners(tree, bal, wallet, signers)
     if orders and wallet in signers:

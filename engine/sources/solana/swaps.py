@@ -12,7 +12,8 @@ events of pump.fun and PumpSwap are read only to itemise fees a transfer cannot 
    the router's intermediate accounts through which the wallet's assets travel.
 3. **Hops**: a transfer of a non-quote token made by a venue invocation (any program that is not
    infrastructure and not a router) between a linked and a non-linked account. The non-linked
-   side's owner is the **pool**. Token to the linked side: a buy; from it: a sell.
+   side's owner is the **pool**. Token to the linked side: a buy; from it: a sell. A buy's
+   amount is what reached the linked account (less a Token-2022 transfer fee withheld there).
 4. **Settled quote**: the quote (SOL/WSOL, USDC, USDT) moved by the same invocation into the
    pool's accounts (buy) or out of them (sell). A pool that pays lamports without a transfer
    (the pump.fun curve on a sell) is read from its own lamport change. Venue fees that stay in
@@ -154,7 +155,10 @@ def find_hops(
         side = "sell" if from_wallet else "buy"
         pool_account = move.dest if from_wallet else move.source
         key = (move.call, move.asset, side)
-        pools.setdefault(key, []).append(move.amount)
+        # bought: what reached the wallet's account; sold: what left it (a Token-2022 fee
+        # withheld at the pool's account is part of what the wallet sold)
+        token_amount = move.amount if from_wallet else move.amount - move.fee_withheld
+        pools.setdefault(key, []).append(token_amount)
         pool_of.setdefault(key, bal.owner.get(pool_account) or _tree_owner(tree, pool_account))
         used.add(at)
     hops: list[Hop] = []

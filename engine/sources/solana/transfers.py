@@ -15,6 +15,7 @@ Movements read (``json`` data is base58; ``jsonParsed`` gives the same in ``pars
   account (kind ``create``: rent, plus what a wrapped-SOL account is funded with).
 * SPL Token / Token-2022 ``Transfer``/``TransferChecked``: raw amount, source token account ->
   destination token account; the mint from ``TransferChecked``, else from the accounts' mints.
+  A Token-2022 mint may keep a transfer fee of it at the destination (``withhold``).
 * ``InitializeAccount``/``2``/``3`` and Associated Token Account ``Create``/``CreateIdempotent``
   give the mint and owner of token accounts that token balances may not list (a temporary
   wrapped-SOL account created and closed in the transaction).
@@ -52,7 +53,7 @@ from engine.sources.solana.programs import (
     WSOL_MINT,
 )
 
-__all__ = ["U64_MAX", "Move", "Tree", "events_of", "raw_amount", "read_tree"]
+__all__ = ["U64_MAX", "Move", "Tree", "events_of", "raw_amount", "read_tree", "withhold"]
 
 EVENT_TAG = bytes.fromhex("e445a52e51cb9a1d")  # sha256("anchor:event")[:8]
 EVENT_PROGRAMS = frozenset({PUMPFUN_PROGRAM, PUMPSWAP_PROGRAM})
@@ -76,6 +77,8 @@ class Move:
     call: int  # position of the invocation that made it (-1: a top-level transfer)
     create: bool = False  # lamports funding a new account (system CreateAccount)
     router_level: bool = False  # top-level, or made by a router (set by ``read_tree``)
+    token_2022: bool = False  # a Token-2022 transfer (its mint may charge a transfer fee)
+    fee_withheld: int = 0  # of ``amount``, kept by the mint: ``dest`` got the rest (``withhold``)
 
 
 @dataclass(slots=True)
@@ -222,7 +225,7 @@ def _raw_move(tree: Tree, program: str, accounts: list[str], data: bytes, call: 
     if program == SYSTEM_PROGRAM:
         _system_move(tree, accounts, data, call)
     elif program in _TOKEN_PROGRAMS:
-        _token_move(tree, accounts, data, call)
+        _token_move(tree, accounts, data, call, program == TOKEN_2022_PROGRAM)
     elif program == ATA_PROGRAM and len(accounts) >= 4 and (not data or data[0] in (0, 1)):
         tree.accounts[accounts[1]] = (accounts[2], accounts[3])
 
@@ -248,16 +251,18 @@ def _system_move(tree: Tree, accounts: list[str], data: bytes, call: int) -> Non
             tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call, True))
 
 
-def _token_move(tree: Tree, accounts: list[str], data: bytes, call: int) -> None:
+def _token_move(tree: Tree, accounts: list[str], data: bytes, call: int, token_2022: bool) -> None:
     if not data:
         return
     tag = data[0]
     if tag == 3 and len(accounts) >= 2 and len(data) >= 9:  # Transfer
         amount = _U64.unpack_from(data, 1)[0]
-        tree.moves.append(Move("", amount, accounts[0], accounts[1], call))
+        tree.moves.append(Move("", amount, accounts[0], accounts[1], call, token_2022=token_2022))
     elif tag == 12 and len(accounts) >= 3 and len(data) >= 9:  # TransferChecked
         amount = _U64.unpack_from(data, 1)[0]
-        tree.moves.append(Move(accounts[1], amount, accounts[0], accounts[2], call))
+        tree.moves.append(
+            Move(accounts[1], amount, accounts[0], accounts[2], call, token_2022=token_2022)
+        )
     elif tag == 1 and len(accounts) >= 3:  # InitializeAccount
         tree.accounts[accounts[0]] = (accounts[2], accounts[1])
     elif tag in (16, 18) and len(accounts) >= 2 and len(data) >= 33:  # InitializeAccount2/3
@@ -288,16 +293,60 @@ def _parsed_move(
                 Move(WSOL_MINT, lamports, info["source"], info["newAccount"], call, True)
             )
     elif program in _TOKEN_PROGRAMS:
+        token_2022 = program == TOKEN_2022_PROGRAM
         if kind == "transfer":
             amount = raw_amount(info["amount"], "transfer amount", signature)
-            tree.moves.append(Move("", amount, info["source"], info["destination"], call))
+            source, dest = info["source"], info["destination"]
+            tree.moves.append(Move("", amount, source, dest, call, token_2022=token_2022))
         elif kind == "transferChecked":
             amount = raw_amount(info["tokenAmount"]["amount"], "transfer amount", signature)
-            tree.moves.append(Move(info["mint"], amount, info["source"], info["destination"], call))
+            source, dest = info["source"], info["destination"]
+            tree.moves.append(Move(info["mint"], amount, source, dest, call, token_2022=token_2022))
         elif kind in ("initializeAccount", "initializeAccount2", "initializeAccount3"):
             tree.accounts[info["account"]] = (info["owner"], info["mint"])
     elif program == ATA_PROGRAM and kind in ("create", "createIdempotent"):
         tree.accounts[info["account"]] = (info["wallet"], info["mint"])
+
+
+def withhold(tree: Tree, amount_pre: Mapping[str, int], amount_post: Mapping[str, int]) -> None:
+    """Set ``fee_withheld`` of the Token-2022 transfers whose mint kept a transfer fee.
+
+    The fee of a Token-2022 ``Transfer``/``TransferChecked`` is not in the instruction (the
+    mint's ``TransferFeeConfig`` sets it): the source sends ``amount``, the fee stays withheld
+    in the destination, which can spend only the rest (venues/raydiumCpmm_swap_2DAFiT: the
+    wallet sent 24139725097425, the pool's vault gained 23335872251680). So it is read from the
+    destination's token balance: what the account's Token-2022 transfers would have left it
+    (``amount_pre`` + in - out) minus what it holds after (``amount_post``); an account that
+    gained less than that has the shortfall, at most what it received, withheld from its
+    incoming transfers (in proportion to their amounts, when several). An account without a
+    balance after the transaction (closed) is left as it is.
+    """
+    incoming: dict[str, list[Move]] = {}
+    expected: dict[str, int] = {}
+    for move in tree.moves:
+        if not move.token_2022:
+            continue
+        incoming.setdefault(move.dest, []).append(move)
+        expected[move.dest] = expected.get(move.dest, 0) + move.amount
+        expected[move.source] = expected.get(move.source, 0) - move.amount
+    for account, moves in incoming.items():
+        after = amount_post.get(account)
+        if after is None:
+            continue
+        received = sum(move.amount for move in moves)
+        shortfall = min(expected[account] - (after - amount_pre.get(account, 0)), received)
+        if shortfall > 0:
+            _spread(moves, shortfall, received)
+
+
+def _spread(moves: list[Move], fee: int, received: int) -> None:
+    """Withhold ``fee`` from ``moves`` (``received`` in all) in proportion to their amounts;
+    the rounding remainder from the largest."""
+    left = fee
+    for move in moves:
+        move.fee_withheld = fee * move.amount // received
+        left -= move.fee_withheld
+    max(moves, key=lambda move: move.amount).fee_withheld += left
 
 
 U64_MAX = 2**64 - 1  # raw token amounts and lamports are u64 on chain

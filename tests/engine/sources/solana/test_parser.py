@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from engine.errors import MalformedPayload
-from engine.sources.base58 import b58decode
+from engine.sources.base58 import b58decode, b58encode
 from engine.sources.solana import (
     ParsedTrade,
     load_transactions,
@@ -532,6 +532,34 @@ def _parsed(program_id: str, accounts: list[str], data: bytes) -> dict[str, Any]
             "lamports": u64.unpack_from(data, 4)[0],
         }
         return {"type": "createAccount", "info": info}
+    if program_id == SYSTEM and tag4 == 3:
+        # the field names of the RPC's own jsonParsed (ws/helius_transactionNotification_
+        # jsonParsed_raydiumV4_initialize2_N7UtJo: "createAccountWithSeed")
+        seed_len = u64.unpack_from(data, 36)[0]
+        at = 44 + seed_len
+        info = {
+            "source": accounts[0],
+            "newAccount": accounts[1],
+            "base": b58encode(data[4:36]),
+            "seed": data[44:at].decode(),
+            "lamports": u64.unpack_from(data, at)[0],
+            "space": u64.unpack_from(data, at + 8)[0],
+            "owner": b58encode(data[at + 16 : at + 48]),
+        }
+        return {"type": "createAccountWithSeed", "info": info}
+    if program_id in (TOKEN, TOKEN_2022) and data[:1] == b"\x01":
+        # same fixture: "initializeAccount" {account, mint, owner, rentSysvar}
+        info = {
+            "account": accounts[0],
+            "mint": accounts[1],
+            "owner": accounts[2],
+            "rentSysvar": accounts[3],
+        }
+        return {"type": "initializeAccount", "info": info}
+    if program_id in (TOKEN, TOKEN_2022) and data[:1] == b"\x12":
+        # same fixture: "initializeAccount3" {account, mint, owner}
+        info = {"account": accounts[0], "mint": accounts[1], "owner": b58encode(data[1:33])}
+        return {"type": "initializeAccount3", "info": info}
     if program_id in (TOKEN, TOKEN_2022) and data[:1] == b"\x03":
         info = {
             "source": accounts[0],
@@ -751,10 +779,6 @@ def test_bundle_adds_up_to_the_curve_and_fee() -> None:
 RAYDIUM_AUTHORITY = "5Q544fKrFoe6tsEbD7S8EmxGTJYAKtTVhAW5Q5pge4j1"
 
 
-@pytest.mark.xfail(
-    reason="a pool seen as the wallet: its vaults move inside its own venue invocation, so the transfer-based reader does not see its side as a swap (issue 10 report)",
-    strict=False,
-)
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_wallet_and_its_wsol_account_from_lookup_tables(encoding: str) -> None:
     # The Raydium v4 authority 5Q544f… is account 26, a loaded readonly address; its WSOL
@@ -778,10 +802,6 @@ def test_wallet_and_its_wsol_account_from_lookup_tables(encoding: str) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    reason="a pool seen as the wallet: its vaults move inside its own venue invocation, so the transfer-based reader does not see its side as a swap (issue 10 report)",
-    strict=False,
-)
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_token_2022_legs_seen_from_the_pools_of_a_token_to_token_route(encoding: str) -> None:
     # OKXDEX_swap_0 routes 7atg… (Token-2022, 2 decimals) -> WSOL -> ED5n…. Both pool owners

@@ -335,6 +335,19 @@ def test_second_signers_and_non_signer_traders() -> None:
         assert trades_of(VENUES / name, expected.wallet) == [expected]
 
 
+def test_token_2022_transfer_fee_buy_is_what_the_account_received() -> None:
+    # 2DAFiT seen from the CPMM authority GpMZbSM2 (the wallet sold it 92Wc1q…, a Token-2022
+    # mint with a transfer fee): its vault 8uyedu9o went 7232881491367169 -> 7256217363618849
+    # = +23335872251680 of the 24139725097425 sent (the mint withheld 803852845745), and its
+    # WSOL vault 9GT7u5Cj -5667226. No fixture has an ordinary wallet buying such a token.
+    # fmt: off
+    expected = T("GpMZbSM2GgvTKHJirzeGfMFoaZ8UR2X7F4v8vHTvxFbL", "buy",
+                 "92Wc1qXtTYoLLVqYZL53Py5dh2gjUPG4o3qd4fcmNrSE", 23335872251680, WSOL, 5667226,
+                 {}, 0, 0, 0, 0, 0, (), "raydium_cpmm", None)
+    # fmt: on
+    assert trades_of(VENUES / "raydiumCpmm_swap_2DAFiT.json", expected.wallet) == [expected]
+
+
 # --- the one source-truth parse ------------------------------------------------------------
 
 
