@@ -9,38 +9,31 @@ import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sqlmodel import col, delete, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engine.config import Settings
 from engine.errors import ModelUnavailable, StorageUnavailable, UserError
 from engine.records import MarketSource
 from engine.signals import outbox
 from engine.signals.opening import (
-    SignalEvent,
-    process_buys,
     signals_triggered,
-    unsignaled_buys,
 )
 from engine.signals.scoring import Scorer
+from engine.signals.settle import Settled, settle
 from engine.sources.address import validate_address
 from engine.storage import Alert, AppState, Database, Kol, Outcome, Signal, Token, Trade
-from engine.storage.convert import trade_record
 from engine.tracking import kols
 from engine.tracking.kolstats import compute_stats
 from engine.tracking.positionstore import (
     all_closed_positions,
-    all_stats,
     positions_of,
     refresh_positions,
 )
-from engine.tracking.tracker import Tracker, last_poll, trade_mark
+from engine.tracking.tracker import Tracker, last_poll
 from engine.views import (
     AlertView,
     BackfillReport,
@@ -77,20 +70,6 @@ if TYPE_CHECKING:
     from ml.registry import Registry
 
 log = logging.getLogger(__name__)
-
-# The cycle's own durable state (``MoonbotService.cycle``): the poll whose later steps are done,
-# as {"until", "mark"} (the tracker's last poll and trade mark), and per token whose signal step
-# a settle in progress has done, that settle's {"until", "mark"}.
-PIPELINE_SETTLED = "pipeline.settled"
-PIPELINE_DONE = "pipeline.done:"  # + mint
-
-
-@dataclasses.dataclass(slots=True)
-class _Settled:
-    events: list[SignalEvent] = dataclasses.field(default_factory=list)
-    alerts: int = 0
-    labeled: int = 0
-    failed: list[str] = dataclasses.field(default_factory=list)
 
 
 def sim_config(settings: Settings) -> SimConfig:
@@ -259,16 +238,16 @@ class MoonbotService:
         """One tracker poll and everything that follows from it: positions, signals, alerts,
         labels.
 
-        The steps after the poll work on durable state: the KOL trades above the trade mark the
-        last settled cycle reached (``PIPELINE_SETTLED``), the buys of tokens without a signal,
-        the signals without an outcome. A cycle killed after its poll is therefore settled by the
-        next one, with its own poll's data, before that one polls; a token's alerts are written
-        in the transaction of its signal step, and the tokens a killed settle finished
-        (``PIPELINE_DONE``) are not done twice."""
+        The steps after the poll (``engine.signals.settle``) work on durable state, so a cycle
+        killed after its poll is settled by the next one, with its own poll's data, before that
+        one polls."""
         await self.tracker.sync_kols()
-        earlier = await self._settle()
+        earlier = await settle(self.db, self.scorer, self.settings, self.horizon, self.candles)
         poll = await self.tracker.poll(until)
-        settled = await self._settle() or _Settled()
+        settled = (
+            await settle(self.db, self.scorer, self.settings, self.horizon, self.candles)
+            or Settled()
+        )
         events = [*(earlier.events if earlier else []), *settled.events]
         failed = [*poll.failed_wallets, *poll.unfinished_wallets, *settled.failed]
         return CycleReport(
@@ -280,73 +259,6 @@ class MoonbotService:
             labeled=settled.labeled + (earlier.labeled if earlier else 0),
             left_for_next=tuple(failed),
         )
-
-    async def _settle(self) -> _Settled | None:
-        """The steps after the last poll (positions, signals and their alerts, labels), unless
-        they were done already; None when there was nothing to do."""
-        from engine.learning.labels import label_due
-
-        polled, top = await last_poll(self.db), await trade_mark(self.db)
-        batch = {"until": polled.isoformat() if polled else "", "mark": top}
-        async with self.db.session() as session:
-            row = await session.get(AppState, PIPELINE_SETTLED)
-            if row is None:  # a new database, or one from before the mark: nothing is owed
-                session.add(AppState(key=PIPELINE_SETTLED, value=json.dumps(batch)))
-                return None
-            settled = json.loads(row.value)
-            if polled is None or settled == batch:
-                return None
-            done = set(
-                (
-                    await session.exec(
-                        select(AppState.key).where(
-                            col(AppState.key).startswith(PIPELINE_DONE),
-                            AppState.value == json.dumps(batch),
-                        )
-                    )
-                ).all()
-            )
-            rows = (
-                await session.exec(
-                    select(Trade).where(
-                        Trade.is_kol, col(Trade.id) > int(settled["mark"]), col(Trade.id) <= top
-                    )
-                )
-            ).all()
-        trades = sorted((trade_record(r) for r in rows), key=lambda t: t.chain_order)
-        await refresh_positions(self.db, {t.wallet for t in trades})
-        window = timedelta(hours=self.settings.signal_window_hours)
-        buys = [t for t in trades if t.side == "buy"]
-        seen = {(t.signature, t.wallet, t.mint) for t in buys}
-        buys += [
-            t
-            for t in await unsignaled_buys(self.db, polled - window)
-            if (t.signature, t.wallet, t.mint) not in seen
-        ]
-        rule = outbox.AlertRule(
-            await all_stats(self.db) if buys else {},
-            self.settings.diamond_hand_threshold,
-            self.settings.diamond_hand_min_positions,
-        )
-
-        async def record(session: AsyncSession, mint: str, events: Sequence[SignalEvent]) -> int:
-            """The token's alerts, and that it is done, in its signal step's transaction."""
-            await session.merge(AppState(key=PIPELINE_DONE + mint, value=json.dumps(batch)))
-            return await outbox.write_alerts(session, events, rule)
-
-        run = await process_buys(
-            self.db,
-            self.scorer,
-            buys,
-            window=window,
-            sink=record,
-            done={key.removeprefix(PIPELINE_DONE) for key in done},
-        )
-        labels = await label_due(self.db, polled, self.horizon, candles=self.candles)
-        async with self.db.session() as session:
-            await session.merge(AppState(key=PIPELINE_SETTLED, value=json.dumps(batch)))
-            await session.exec(delete(AppState).where(col(AppState.key).startswith(PIPELINE_DONE)))
-        return _Settled(run.events, run.recorded, labels.labeled, run.failed)
 
     async def poll(self) -> CycleReport:
         """One live cycle: up to now, or for the replayed market one poll interval further."""

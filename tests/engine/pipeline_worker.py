@@ -67,6 +67,7 @@ def install_kill(spec: str) -> None:
         return
     import engine.learning.labels as labels
     import engine.service as service
+    import engine.signals.settle as settle
     from engine.signals import outbox
     from engine.tracking.tracker import Tracker
 
@@ -84,10 +85,10 @@ def install_kill(spec: str) -> None:
     targets: dict[str, tuple[Any, str]] = {
         "wallet": (Tracker, "_poll_wallet"),
         "poll": (Tracker, "poll"),
-        "positions": (service, "refresh_positions"),
-        "signals": (service, "process_buys"),
+        "positions": (settle, "refresh_positions"),
+        "signals": (settle, "process_buys"),
         "labels": (labels, "label_due"),
-        "settle": (service.MoonbotService, "_settle"),
+        "settle": (service, "settle"),
         "deliver": (outbox, "deliver"),
     }
     if what == "send":
