@@ -25,7 +25,7 @@ from engine.signals.opening import (
 from engine.signals.scoring import Scorer
 from engine.signals.settle import Settled, settle
 from engine.sources.address import validate_address
-from engine.storage import Alert, AppState, Database, Kol, Outcome, Signal, Token, Trade
+from engine.storage import Alert, Database, Kol, Outcome, Signal, Token, Trade
 from engine.tracking import kols
 from engine.tracking.kolstats import compute_stats
 from engine.tracking.positionstore import (
@@ -212,9 +212,7 @@ class MoonbotService:
             ) from None
         db = Database(settings.db_url)
         await db.create()
-        async with db.session() as session:
-            if await session.get(AppState, "source") is None:
-                session.add(AppState(key="source", value=settings.source))
+        await db.remember("source", settings.source)  # which source this database holds
         await outbox.ensure_channels(db, settings.alert_channels, settings.alert_score_threshold)
         return cls(settings, db, Registry(settings.models_dir), source)
 

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import engine.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from engine.errors import StorageUnavailable
+from engine.storage.models import AppState  # importing the models registers every table
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -89,6 +89,12 @@ class Database:
         async with self.session() as session:
             query = select(func.count()).select_from(table).where(*where)
             return int((await session.exec(query)).one())
+
+    async def remember(self, key: str, value: str) -> None:
+        """Store ``key`` in the app state unless it is there already (the first value stays)."""
+        async with self.session() as session:
+            if await session.get(AppState, key) is None:
+                session.add(AppState(key=key, value=value))
 
     async def drop_all(self) -> None:
         """Drop every moonbot table (the demo's reset; ``create`` builds them again)."""
