@@ -99,21 +99,12 @@ def make_source(settings: Settings, db: Database) -> MarketSource:
 # --- checks a face runs on its input before it opens the service ------------------------------
 
 
-def check_address(text: str, what: str) -> str:
-    """A mint or wallet address, or ``InvalidAddress`` with a one-line reason."""
-    return validate_address(text, what)
-
-
-def check_tier(text: str) -> str:
-    return kols.check_tier(text)
-
-
-def check_kol_name(text: str | None, wallet: str) -> str:
-    return kols.check_name(text, wallet)
-
-
-def check_backfill_days(days: int) -> int:
-    return kols.check_days(days)
+# The engine's own checks under the names the faces call them by (each raises a UserError with
+# a one-line reason).
+check_address = validate_address
+check_tier = kols.check_tier
+check_kol_name = kols.check_name
+check_backfill_days = kols.check_days
 
 
 def check_data_path(path: Path) -> Path:
