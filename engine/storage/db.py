@@ -56,6 +56,8 @@ class Database:
         self.url = url
         if url.startswith("sqlite"):
             path = sa.engine.make_url(url).database
+            if path and path.startswith("file:"):  # an SQLite URI filename: its path follows
+                path = path.removeprefix("file:")
             if path and path != ":memory:":
                 try:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
