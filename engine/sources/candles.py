@@ -43,7 +43,7 @@ from typing import Any, Final
 import httpx
 
 from engine.config import Settings
-from engine.errors import MalformedPayload, SourceUnavailable
+from engine.errors import MalformedPayload, SourceError, SourceUnavailable
 from engine.sources.dexscreener import DexScreener
 from engine.sources.net.http import HttpSource
 from engine.sources.net.ratelimit import Clock, Sleep
@@ -284,6 +284,68 @@ class MintCandles:
     async def aclose(self) -> None:
         for client in (self.gecko, *self._owned):
             await client.aclose()
+
+
+class PriceAt:
+    """The USD price of one mint at a past moment, from its pool's candles: the close of the
+    latest candle starting at or before the moment, at most ``max_gap`` before it (an interval
+    without trades has no candle: the price is then the last close). Each page of candles is
+    read once and kept (``keep`` candles at most), so a backfill of a wallet's older
+    stablecoin-quoted swaps costs one request per ``page_limit`` candles, not one a swap. A
+    source that fails gives None (logged), never a guess."""
+
+    def __init__(
+        self,
+        feed: MintCandles,
+        mint: str,
+        *,
+        max_gap: timedelta = timedelta(hours=1),
+        keep: int = 50_000,
+    ) -> None:
+        self.feed = feed
+        self.mint = mint
+        self.max_gap = max_gap
+        self.keep = keep
+        self._closes: dict[int, float] = {}  # candle start (epoch s) -> close
+        self._covered: list[tuple[int, int]] = []  # (first, last) candle starts of each page
+        self._pool: str | None = None
+
+    def __repr__(self) -> str:
+        return f"PriceAt({self.mint}, {self.feed!r})"
+
+    async def __call__(self, moment: datetime) -> float | None:
+        seconds = self.feed.gecko.seconds
+        start = int(moment.timestamp()) // seconds * seconds
+        if not any(first <= start <= last for first, last in self._covered):
+            try:
+                await self._read(start + seconds)
+            except SourceError as exc:  # MalformedPayload among them
+                log.info("no USD price of %s at %s: %s", self.mint, moment.isoformat(), exc)
+                return None
+        earliest = start - int(self.max_gap.total_seconds())
+        for at in range(start, earliest - 1, -seconds):
+            close = self._closes.get(at)
+            if close is not None:
+                return close
+        return None
+
+    async def _read(self, before: int) -> None:
+        if self._pool is None:
+            self._pool = await self.feed.pool_of(self.mint)
+            if self._pool is None:
+                raise SourceUnavailable(f"{self.mint} has no pool")
+        when = datetime.fromtimestamp(before, tz=UTC)
+        page = await self.feed.gecko.page(self._pool, before=when, base_mint=self.mint)
+        if len(self._closes) + len(page) > self.keep:
+            self._closes.clear()
+            self._covered.clear()
+        for candle in page:
+            self._closes[int(candle.ts.timestamp())] = candle.close_usd
+        seconds = self.feed.gecko.seconds
+        last = before - seconds
+        # a full page covers back to its oldest candle; a short one, all of the pool's past
+        first = int(page[0].ts.timestamp()) if len(page) == self.feed.gecko.page_limit else 0
+        self._covered.append((first, last))
 
 
 def dexscreener_pools(dex: DexScreener) -> PoolOf:

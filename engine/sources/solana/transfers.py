@@ -62,7 +62,7 @@ _TOKEN_PROGRAMS = frozenset({TOKEN_PROGRAM, TOKEN_2022_PROGRAM})
 # facts above. Compute Budget's data is never read, nor any other program's, except the events
 # of a self-invocation of an ``EVENT_PROGRAMS`` program.
 _MOVE_PROGRAMS = frozenset({SYSTEM_PROGRAM, TOKEN_PROGRAM, TOKEN_2022_PROGRAM, ATA_PROGRAM})
-_ACCOUNTS_READ = _MOVE_PROGRAMS | KEEPER_PROGRAMS  # programs whose accounts are resolved
+_READ_PROGRAMS = _MOVE_PROGRAMS | KEEPER_PROGRAMS | EVENT_PROGRAMS  # instructions ``_read`` reads
 _U64 = struct.Struct("<Q")
 
 
@@ -102,26 +102,58 @@ class Tree:
 
 
 def read_tree(instructions: list[Any], inner: Any, keys: list[str], signature: str) -> Tree:
-    """The tree of a transaction: ``instructions`` of the message, ``inner`` from the meta."""
+    """The tree of a transaction: ``instructions`` of the message, ``inner`` from the meta.
+
+    One loop over the instructions in execution order (the parser's hot path: no call per
+    instruction but for the programs whose instructions are read, ``_READ_PROGRAMS``)."""
     groups: dict[int, list[Any]] = {}
     for group in inner or ():
         groups[group["index"]] = group["instructions"]
     tree = Tree(signature=signature)
+    programs, parents, calls, tops = tree.programs, tree.parents, tree.calls, tree.tops
     for top, instruction in enumerate(instructions):
-        stack: list[tuple[int, int]] = []  # (stack height, position)
-        _visit(tree, instruction, 1, top, stack, keys, signature)
-        for child in groups.get(top, ()):
-            height = child.get("stackHeight")
-            if type(height) is not int or height < 2:
+        children = groups.get(top)
+        heights: list[int] = []  # the stack: the heights of the open instructions ...
+        opened: list[int] = []  # ... and their positions
+        for depth, current in enumerate([instruction, *children] if children else [instruction]):
+            height = 1 if depth == 0 else current.get("stackHeight")
+            if depth and (type(height) is not int or height < 2):
                 height = 2
-            _visit(tree, child, height, top, stack, keys, signature)
+            while heights and heights[-1] >= height:
+                heights.pop()
+                opened.pop()
+            parent = opened[-1] if opened else -1
+            position = len(programs)
+            program = _program(current, keys, signature)
+            if program not in INFRA_PROGRAMS:
+                call = position
+            else:
+                call = calls[parent] if parent >= 0 else -1
+            programs.append(program)
+            parents.append(parent)
+            calls.append(call)
+            tops.append(top)
+            heights.append(height)
+            opened.append(position)
+            if program in _READ_PROGRAMS:
+                _read(tree, current, program, height, parent, call, keys)
+    _index_moves(tree)
+    return tree
+
+
+def _index_moves(tree: Tree) -> None:
+    """The moves' missing mints, their router level, and the indexes of the module doc."""
+    programs, by_call = tree.programs, tree.by_call
+    sources: set[str] = set()
+    dests: set[str] = set()
     for at, move in enumerate(tree.moves):
         if not move.asset:
             move.asset = _mint_of(tree, move.source) or _mint_of(tree, move.dest)
-        move.router_level = move.call < 0 or tree.programs[move.call] in ROUTER_PROGRAMS
-        tree.by_call.setdefault(move.call, []).append(at)
-    tree.transit = {move.source for move in tree.moves} & {move.dest for move in tree.moves}
-    return tree
+        move.router_level = move.call < 0 or programs[move.call] in ROUTER_PROGRAMS
+        by_call.setdefault(move.call, []).append(at)
+        sources.add(move.source)
+        dests.add(move.dest)
+    tree.transit = sources & dests
 
 
 def events_of(tree: Tree, call: int) -> list[bytes]:
@@ -140,65 +172,53 @@ def _mint_of(tree: Tree, account: str) -> str:
     return info[1] if info else ""
 
 
-def _visit(
-    tree: Tree,
-    instruction: Any,
-    height: int,
-    top: int,
-    stack: list[tuple[int, int]],
-    keys: list[str],
-    signature: str,
-) -> None:
-    while stack and stack[-1][0] >= height:
-        stack.pop()
-    parent = stack[-1][1] if stack else -1
-    position = len(tree.programs)
-    program, accounts, parsed = _decode(instruction, keys, signature)
-    if program in INFRA_PROGRAMS:
-        call = tree.calls[parent] if parent >= 0 else -1
-    else:
-        call = position
-    tree.programs.append(program)
-    tree.parents.append(parent)
-    tree.calls.append(call)
-    tree.tops.append(top)
-    stack.append((height, position))
-    if parsed is not None:
-        if program in INFRA_PROGRAMS:
-            _parsed_move(tree, program, parsed, call, signature)
-    elif program in _MOVE_PROGRAMS:
-        _raw_move(tree, program, accounts, _data(instruction.get("data"), signature), call)
-    elif program in KEEPER_PROGRAMS and height == 1:
-        tree.keeper_accounts.update(accounts)
-    elif program in EVENT_PROGRAMS and parent >= 0 and tree.programs[parent] == program:
-        tree.events.setdefault(parent, []).append(instruction.get("data"))  # maybe an event
-
-
-def _decode(
-    instruction: Any, keys: list[str], signature: str
-) -> tuple[str, list[str], Mapping[str, Any] | None]:
-    """(program id, account pubkeys, parsed object) of one instruction. The accounts are read
-    only for the programs whose accounts the tree uses (``_ACCOUNTS_READ``); the data is
-    decoded by ``_visit``, and only where it is read."""
+def _program(instruction: Any, keys: list[str], signature: str) -> str:
+    """The program id of one instruction (``json``: by index into the keys)."""
     index = instruction.get("programIdIndex")
     if index is None:  # jsonParsed
         program = instruction["programId"]
         if type(program) is not str:
             raise MalformedPayload(f"transaction {signature}: programId is not a string")
-        parsed = instruction.get("parsed")
-        if isinstance(parsed, Mapping):
-            return program, [], parsed
-        if program not in _ACCOUNTS_READ:
-            return program, [], None
-        return program, instruction.get("accounts") or [], None
-    n = len(keys)
-    if type(index) is not int or not 0 <= index < n:
+        return program
+    if type(index) is not int or not 0 <= index < len(keys):
         raise MalformedPayload(
-            f"transaction {signature}: programIdIndex {index!r} is not one of the {n} accounts"
+            f"transaction {signature}: programIdIndex {index!r} is not one of the "
+            f"{len(keys)} accounts"
         )
-    program = keys[index]
-    if program not in _ACCOUNTS_READ:
-        return program, [], None
+    return keys[index]
+
+
+def _read(
+    tree: Tree,
+    instruction: Any,
+    program: str,
+    height: int,
+    parent: int,
+    call: int,
+    keys: list[str],
+) -> None:
+    """Read one instruction of a ``_READ_PROGRAMS`` program into the tree: its movement or
+    token-account fact, a top-level keeper instruction's accounts, or a maybe-event."""
+    parsed = instruction.get("parsed")
+    if parsed is not None and isinstance(parsed, Mapping):  # jsonParsed: what the data says
+        _parsed_move(tree, program, parsed, call, tree.signature)
+    elif program in _MOVE_PROGRAMS:
+        accounts = _accounts(instruction, keys, tree.signature)
+        data = _data(instruction.get("data"), tree.signature)
+        _raw_move(tree, program, accounts, data, call)
+    elif program in KEEPER_PROGRAMS:
+        if height == 1:
+            tree.keeper_accounts.update(_accounts(instruction, keys, tree.signature))
+    elif parent >= 0 and tree.programs[parent] == program:  # an ``EVENT_PROGRAMS`` program
+        tree.events.setdefault(parent, []).append(instruction.get("data"))  # maybe an event
+
+
+def _accounts(instruction: Any, keys: list[str], signature: str) -> list[str]:
+    """The account pubkeys of one instruction (``json``: indexes into the keys, checked)."""
+    if instruction.get("programIdIndex") is None:  # jsonParsed: the pubkeys themselves
+        listed: list[str] = instruction.get("accounts") or []
+        return listed
+    n = len(keys)
     accounts = []
     for at in instruction["accounts"]:
         if type(at) is not int or not 0 <= at < n:
@@ -206,7 +226,7 @@ def _decode(
                 f"transaction {signature}: instruction account {at!r} is not one of the {n}"
             )
         accounts.append(keys[at])
-    return program, accounts, None
+    return accounts
 
 
 def _data(raw: Any, signature: str) -> bytes:

@@ -18,14 +18,14 @@ import copy
 import json
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from engine.errors import MalformedPayload, RetriesExhausted
-from engine.sources.candles import GeckoTerminal, MintCandles, parse_ohlcv
+from engine.sources.candles import GeckoTerminal, MintCandles, PriceAt, parse_ohlcv
 from engine.sources.net.retry import RetryPolicy
 from tests.fakes.clock import FakeTime
 from tests.fakes.fake_http import FakeServer, Fault
@@ -281,3 +281,45 @@ async def test_candles_are_a_setting_off_by_default_and_off_on_the_simulator() -
     assert feed is not None and feed.gecko.seconds == 900
     assert feed.gecko.base_url == "https://api.geckoterminal.com/api/v2"
     await feed.aclose()
+
+
+# --- a price at a past moment (stablecoin-quoted swaps valued in SOL at their block time) ---
+# Closes checked by hand: ``jq '.data.attributes.ohlcv_list[] | select(.[0]==1755755100) | .[4]'``
+# gives 1.613691542742065e-05 (the candle [1755755100, +900)); for 1755754200,
+# 1.4647992091963596e-05; for 1755756000, the newest candle, 1.8111106133282376e-05.
+
+
+async def the_pool(mint: str) -> str | None:
+    return POOL
+
+
+async def test_a_past_moment_is_priced_at_the_close_of_its_candle(server: FakeServer) -> None:
+    async with client(server) as gecko:
+        price_at = PriceAt(MintCandles(gecko, the_pool), CBRL)
+        assert await price_at(utc(1755755100 + 300)) == 1.613691542742065e-05
+        assert await price_at(utc(1755755100)) == 1.613691542742065e-05  # its first second
+        assert await price_at(utc(1755754200 + 10)) == 1.4647992091963596e-05
+        assert server.count() == 1  # one page (the candles before the first moment's) for all
+        assert await price_at(utc(1755756000 + 899)) == 1.8111106133282376e-05
+        assert server.count() == 2  # a later candle than that page held: one more
+
+
+async def test_a_moment_without_a_candle_takes_the_last_close_within_the_gap(
+    server: FakeServer,
+) -> None:
+    async with client(server) as gecko:
+        price_at = PriceAt(MintCandles(gecko, the_pool), CBRL, max_gap=timedelta(hours=1))
+        # two intervals after the newest candle: nothing traded since, its close holds
+        assert await price_at(utc(1755756000 + 2 * 900 + 10)) == 1.8111106133282376e-05
+        assert await price_at(utc(1755756000 + 3 * 3600)) is None  # beyond the gap
+        assert await price_at(utc(1755725400 - 900)) is None  # before the pool's first candle
+
+
+async def test_a_price_source_that_fails_gives_none_and_no_guess(server: FakeServer) -> None:
+    async def no_pool(mint: str) -> str | None:
+        return None
+
+    async with client(server) as gecko:
+        assert await PriceAt(MintCandles(gecko, no_pool), CBRL)(utc(1755755100)) is None
+        server.inject(*[Fault.status(500)] * 3)
+        assert await PriceAt(MintCandles(gecko, the_pool), CBRL)(utc(1755755100)) is None
