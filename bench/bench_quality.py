@@ -1,78 +1,87 @@
-"""Outcome-model quality against the simulator's oracle (issue: the learning engine).
+"""Outcome-model quality against the simulator's oracle and the class-frequency prior (issue 13).
 
     .venv/bin/python bench/bench_quality.py [--train 20000] [--test 10000] [--seed 7]
+        [--noise normal|skewed] [--shuffle]
 
 Builds train + test signals from the embedded market (lean snapshots), trains on the earlier
-signals and scores the later ones. Prints log-loss, accuracy, AUC >= 2x, AUC >= 10x and train
-time for: the oracle (true class probabilities), moonbot's outcome model (defaults), the seed
-configuration (200 trees, depth 8, lr 0.05, no class weights), and LightGBM when it is installed; then the
-3x+ net on the same split (AUC, precision, recall, F1 at its validation-chosen threshold).
+signals and scores the later ones. ``--noise skewed`` is the non-normal outcome setting (a point
+mass of rugs and a heavy right tail, ``engine.sim.oracle``); ``--shuffle`` permutes the outcomes
+(label and multiple together) across all rows, so that no feature carries any signal and the best
+possible model is the prior. Prints log-loss, accuracy, AUC >= 2x, AUC >= 10x, the binary log-loss
+and AUC of P(3x+) and the train time for: the oracle (true class probabilities; the prior when
+shuffled), the class-frequency prior of the training rows, ``aft``, ``softprob``, the chosen model
+(``objective="auto"``, the default: shape and prior blend chosen on validation rows, refit on all
+training rows), the seed configuration, and the 3x+ net (P(3x+) only, calibrated). P(3x+) of a
+six-class model is ``ml.metrics.p_threex``.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from engine.learning.training import Dataset
 from engine.sim.dataset import simulated_signals
-from ml.metrics import evaluate_probs
+from ml.metrics import auc, binary_log_loss, evaluate_probs, p_threex
 from ml.outcome import OutcomeModel
-from ml.threex import ThreeXNet, evaluate, threex_labels
+from ml.prior import ClassPrior
+from ml.threex import ThreeXNet, threex_labels
+
+HEADER = (
+    "| model | log-loss | accuracy | AUC 2x+ | AUC 10x+ | 3x+ log-loss | 3x+ AUC | train s |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
 
 
-def _row(name: str, m: dict[str, float], seconds: float | None) -> str:
-    train = "" if seconds is None else f"{seconds:8.1f}"
+def _row(
+    name: str,
+    probs: np.ndarray | None,
+    test: Dataset,
+    seconds: float | None,
+    p3: np.ndarray | None = None,
+) -> str:
+    truth3 = threex_labels(test.multiples)
+    p3 = p_threex(probs) if p3 is None and probs is not None else p3
+    assert p3 is not None
+    three = f"{binary_log_loss(p3, truth3):.4f} | {auc(p3, truth3):.4f}"
+    train = "" if seconds is None else f"{seconds:.1f}"
+    if probs is None:
+        return f"| {name} | | | | | {three} | {train} |"
+    m = evaluate_probs(probs, test.y, test.multiples)
     return (
-        f"| {name:<28} | {m['log_loss']:.4f} | {m['accuracy']:.4f} | {m['auc_2x']:.4f} "
-        f"| {m['auc_10x']:.4f} | {train:>8} |"
+        f"| {name} | {m['log_loss']:.4f} | {m['accuracy']:.4f} | {m['auc_2x']:.4f} "
+        f"| {m['auc_10x']:.4f} | {three} | {train} |"
     )
 
 
-def _lightgbm(train: Dataset, test: Dataset) -> tuple[np.ndarray, float] | None:
-    try:
-        import lightgbm as lgb
-    except ImportError:
-        return None
-    started = time.perf_counter()
-    cut = int(len(train) * 0.85)
-    model = lgb.LGBMClassifier(
-        objective="multiclass",
-        num_class=6,
-        n_estimators=2000,
-        learning_rate=0.05,
-        num_leaves=15,
-        min_child_samples=20,
-        subsample=0.9,
-        subsample_freq=1,
-        colsample_bytree=0.9,
-        n_jobs=2,
-        verbose=-1,
-    )
-    model.fit(
-        train.X.iloc[:cut],
-        train.y[:cut],
-        eval_set=[(train.X.iloc[cut:], train.y[cut:])],
-        callbacks=[lgb.early_stopping(50, verbose=False)],
-    )
-    probs = np.zeros((len(test), 6))
-    probs[:, model.classes_] = model.predict_proba(test.X)
-    return probs, time.perf_counter() - started
-
-
-def _threex(train: Dataset, test: Dataset) -> None:
-    """The 3x+ net on the same split: threshold chosen on its validation rows, scored on test."""
+def _timed(fit: Callable[[], object]) -> tuple[object, float]:
     t0 = time.perf_counter()
-    net = ThreeXNet().fit(train.X, threex_labels(train.multiples))
-    seconds = time.perf_counter() - t0
-    m = evaluate(threex_labels(test.multiples), net.predict_proba(test.X), net.threshold_)
-    print(
-        f"\n3x+ net ({seconds:.1f} s to train): AUC {m['auc']:.4f}, at threshold {net.threshold_:.3f} "
-        f"precision {m['precision']:.3f}, recall {m['recall']:.3f}, F1 {m['f1']:.3f}, "
-        f"base rate {m['base_rate']:.3f} (precision / base rate {m['precision'] / m['base_rate']:.1f}x)"
-    )
+    model = fit()
+    return model, time.perf_counter() - t0
+
+
+CONFIGS: dict[str, dict[str, object]] = {
+    "aft": dict(objective="aft"),
+    "softprob": dict(objective="softprob"),
+    "seed config (softprob d8, 200, no w.)": dict(
+        objective="softprob",
+        n_estimators=200,
+        max_depth=8,
+        learning_rate=0.05,
+        class_weighting=None,
+        early_stopping_rounds=None,
+        subsample=1.0,
+        colsample_bytree=1.0,
+    ),
+}
+
+
+def _shuffled(ds: Dataset, seed: int) -> Dataset:
+    order = np.random.default_rng(seed).permutation(len(ds))
+    return Dataset(ds.X, ds.y[order], ds.multiples[order], ds.ts, ds.mints)
 
 
 def main() -> None:
@@ -80,47 +89,49 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=20_000)
     parser.add_argument("--test", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--noise", choices=("normal", "skewed"), default="normal")
+    parser.add_argument("--shuffle", action="store_true")
     args = parser.parse_args()
     total = args.train + args.test
     started = time.perf_counter()
-    ds = simulated_signals(total, args.seed)
+    sim = simulated_signals(total, args.seed, noise_kind=args.noise)
+    data = _shuffled(sim.data, args.seed) if args.shuffle else sim.data
+    setting = f"{args.noise} noise" + (", outcomes shuffled" if args.shuffle else "")
     print(
-        f"{len(ds.data)} signals generated and featurized in {time.perf_counter() - started:.1f} s"
+        f"{len(data)} signals ({setting}) generated and featurized in "
+        f"{time.perf_counter() - started:.1f} s; train {args.train}, test {args.test}"
     )
-    train, test = ds.data.rows(slice(0, args.train)), ds.data.rows(slice(args.train, total))
-    oracle = ds.oracle[args.train : total]
+    train, test = data.rows(slice(0, args.train)), data.rows(slice(args.train, total))
+    prior = ClassPrior().fit(train.y)
 
-    print("| model                        | log-loss | accuracy | AUC 2x+ | AUC 10x+ | train s |")
-    print("|---|---|---|---|---|---|")
-    print(_row("oracle (true probabilities)", evaluate_probs(oracle, test.y, test.multiples), None))
-    configs = {
-        "moonbot outcome model (aft)": {},
-        "moonbot softprob objective": dict(objective="softprob"),
-        "seed config (d8, 200, no w.)": dict(
-            objective="softprob",
-            n_estimators=200,
-            max_depth=8,
-            learning_rate=0.05,
-            class_weighting=None,
-            early_stopping_rounds=None,
-            subsample=1.0,
-            colsample_bytree=1.0,
-        ),
-    }
-    for name, params in configs.items():
-        t0 = time.perf_counter()
-        model = OutcomeModel(**params).fit(train.X, train.y, multiples=train.multiples)
-        seconds = time.perf_counter() - t0
-        print(
-            _row(name, evaluate_probs(model.predict_proba(test.X), test.y, test.multiples), seconds)
+    print(HEADER)
+    if not args.shuffle:
+        print(_row("oracle (true probabilities)", sim.oracle[args.train : total], test, None))
+    print(_row("prior (training class frequencies)", prior.predict_proba(len(test)), test, None))
+    for name, params in CONFIGS.items():
+        model, seconds = _timed(
+            lambda params=params: OutcomeModel(**params).fit(  # type: ignore[arg-type]
+                train.X, train.y, multiples=train.multiples
+            )
         )
-    _threex(train, test)
-    lgbm = _lightgbm(train, test)
-    if lgbm is None:
-        print("| LightGBM                     | not installed (pip install lightgbm to compare) |")
-    else:
-        probs, seconds = lgbm
-        print(_row("LightGBM (peer)", evaluate_probs(probs, test.y, test.multiples), seconds))
+        assert isinstance(model, OutcomeModel)
+        print(_row(name, model.predict_proba(test.X), test, seconds))
+    chosen, seconds = _timed(
+        lambda: OutcomeModel().fit(train.X, train.y, multiples=train.multiples)
+    )
+    assert isinstance(chosen, OutcomeModel)
+    label = f"chosen (auto: {chosen.objective_}, prior weight {chosen.blend_:.2f})"
+    print(_row(label, chosen.predict_proba(test.X), test, seconds))
+    net, seconds = _timed(lambda: ThreeXNet().fit(train.X, threex_labels(train.multiples)))
+    assert isinstance(net, ThreeXNet)
+    print(_row("3x+ net (calibrated P(3x+))", None, test, seconds, net.calibrated_proba(test.X)))
+    print(
+        "\nchosen model's validation log-loss per candidate: "
+        + ", ".join(
+            f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in chosen.selection_.items()
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from bot import progress
 from bot.cli_models import register as register_model_commands
 from bot.cli_track import track_app
 from bot.clirun import open_moonbot, run_coro, run_with
@@ -20,6 +22,9 @@ app = typer.Typer(
     help="moonbot: learns what makes Solana memecoins moon.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
+    # No rich traceback with local variables: a local may hold a token. An uncaught error
+    # prints a plain traceback through bot.redact's hook, secrets removed.
+    pretty_exceptions_enable=False,
 )
 app.add_typer(track_app, name="track")
 register_model_commands(
@@ -32,11 +37,20 @@ app.command(name="backfill")(_backfill)
 console = Console()
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _setup_logging(verbose: bool, debug: bool = False) -> None:
+    try:
+        settings = Settings()
+    except Exception:  # a bad setting: the command that loads the settings reports it
+        logging.basicConfig(
+            level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        return
+    from bot.logs import setup_logging
+
+    # stderr, and the rotating file data_dir/logs/moonbot.log; setup_logging ends with
+    # bot.redact.protect: every secret out of every log line and traceback, at any level
+    setup_logging(settings, verbose=verbose, debug=debug)
 
 
 def _show_version(value: bool) -> None:
@@ -50,6 +64,12 @@ def _show_version(value: bool) -> None:
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="log everything (secrets still redacted)")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no progress bars (none either off a terminal)")
+    ] = False,
     _version: Annotated[
         bool,
         typer.Option(
@@ -57,7 +77,8 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    _setup_logging(verbose)
+    progress.configure(quiet=quiet)
+    _setup_logging(verbose, debug)
 
 
 @app.command()
@@ -73,6 +94,9 @@ def run(
     source: Annotated[
         str | None, typer.Option(help="sim (the embedded market) or rpc (mainnet)")
     ] = None,
+    dashboard: Annotated[
+        bool, typer.Option(help="also serve the dashboard (with live job status)")
+    ] = False,
 ) -> None:
     """Run the chat faces (whichever tokens are set) and the scheduled jobs until stopped."""
     from bot.run import run_bot
@@ -83,7 +107,36 @@ def run(
             console.print(f"error: --source must be sim or rpc, not {source!r}", markup=False)
             raise typer.Exit(2)
         settings = settings.model_copy(update={"source": source})
-    _run(run_bot(settings, console))
+    from engine.config import check_runnable
+
+    # A configuration that cannot work is refused before anything starts, one line a problem.
+    problems = check_runnable(settings)
+    for problem in problems:
+        console.print(f"error: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(2)
+    _run(run_bot(settings, console, dashboard=dashboard))
+
+
+@app.command(name="dashboard")
+def dashboard_command(
+    host: Annotated[
+        str | None, typer.Option(help="default MOONBOT_DASHBOARD_HOST, 127.0.0.1")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="default MOONBOT_DASHBOARD_PORT, 8501")] = None,
+) -> None:
+    """Serve the read-only web dashboard (signals, KOLs, wallets, models, report, jobs)."""
+    from bot.dashboard.app import serve
+
+    settings = Settings()
+    if port is not None and not 0 <= port <= 65535:
+        console.print(f"error: --port must be 0-65535, not {port}", markup=False)
+        raise typer.Exit(2)
+    update = {
+        k: v for k, v in (("dashboard_host", host), ("dashboard_port", port)) if v is not None
+    }
+    settings = settings.model_copy(update=update)
+    _run(serve(settings, lambda line: console.print(line, markup=False, highlight=False)))
 
 
 @app.command()
@@ -97,10 +150,12 @@ def config() -> None:
 def ask_command(
     line: Annotated[str, typer.Argument(help='a command, e.g. "/predict <mint>"')],
 ) -> None:
-    """Answer one chat command from the console."""
+    """Answer one chat command from the console; exits 1 when the answer is an error."""
     from bot.console import ask
 
-    _with_service(lambda service: ask(service, console, line))
+    reply = _with_service(lambda service: ask(service, console, line))
+    if reply.error:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -117,7 +172,8 @@ def report() -> None:
     from bot.commands import write_weekly_report
 
     async def write(service):  # type: ignore[no-untyped-def]
-        weekly, text = await write_weekly_report(service)
+        with progress.bars(console) as bars:
+            weekly, text = await write_weekly_report(service, bars.hook("Writing the report"))
         console.print(text, markup=False)
         console.print(f"Report {weekly.week}: {weekly.directory.resolve()}", markup=False)
         for name, path in weekly.charts.items():
@@ -131,7 +187,8 @@ def backtest() -> None:
     """Walk-forward backtest: the signals the model would have alerted on vs all signals."""
 
     async def show(service):  # type: ignore[no-untyped-def]
-        r = await service.backtest()
+        with progress.bars(console) as bars:
+            r = await service.backtest(bars.hook("Backtest, week by week"))
         console.print(
             f"Walk-forward by week, alert when {r.score_name} >= {r.threshold}:", markup=False
         )
@@ -149,6 +206,14 @@ def backtest() -> None:
         console.print(
             f"Per week: {r.n_weeks} weeks scored · chart {r.chart.resolve()}", markup=False
         )
+        if r.rules:
+            console.print(
+                f"The alert rules on the same scored signals (conviction threshold "
+                f"{r.alert_threshold}; 95% intervals):",
+                markup=False,
+            )
+            for line in backtest_lines(r.rules):
+                console.print(f"  {line}", markup=False)
 
     _with_service(show)
 
@@ -199,13 +264,47 @@ def parse_tx(
             )
 
 
+db_app = typer.Typer(help="The database's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command(name="upgrade")
+def db_upgrade() -> None:
+    """Migrate the database's schema to the newest revision (every start does this too)."""
+    from engine.service import upgrade_database
+
+    settings = Settings()
+    done = run_coro(upgrade_database(settings))
+    where = settings.redacted()["database_url"]
+    if not done.changed:
+        line = f"Database {where}: schema {done.after}, the newest"
+    else:
+        adopted = " (the tables of an earlier moonbot, adopted)" if done.adopted else ""
+        line = f"Database {where}: schema {done.before or '(none)'} -> {done.after}{adopted}"
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def backtest_lines(rules):  # type: ignore[no-untyped-def]
+    from bot.format import rule_line
+
+    return [rule_line(rule) for rule in rules]
+
+
 def _with_service(action):  # type: ignore[no-untyped-def]
-    run_with(open_moonbot, action)
+    return run_with(open_moonbot, action)
 
 
 def _run(coro) -> None:  # type: ignore[no-untyped-def]
     run_coro(coro)
 
 
+def _stop_now(signum: int, _frame: object) -> None:
+    """Ctrl-C or SIGTERM before a command's runner (bot.lifecycle) takes over, e.g. while the
+    libraries load: leave with the same status the runner gives (130, 0), no traceback."""
+    raise SystemExit(130 if signum == signal.SIGINT else 0)
+
+
 def main() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop_now)
     app()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
-from bot.clirun import fail, open_moonbot, run_with, say
+from bot import progress
+from bot.clirun import console, fail, open_moonbot, run_with, say
+from bot.progress import ProgressHook
 from engine.config import Settings
 from engine.errors import UserError
 
@@ -35,14 +37,20 @@ METRICS: tuple[str, ...] = ("log_loss", "accuracy", "auc_2x", "auc_10x", "n")
 class ModelsService(Protocol):
     """The ``MoonbotService`` methods these commands call."""
 
-    async def retrain(self) -> TrainReport: ...
+    async def retrain(
+        self, params: dict[str, Any] | None = None, progress: ProgressHook | None = None
+    ) -> TrainReport: ...
 
     async def train_from_file(self, path: Path) -> FileTrainReport: ...
 
     async def evaluate_file(self, path: Path, version: str | None) -> Evaluation: ...
 
     async def predict_file(
-        self, path: Path, out_path: Path, version: str | None
+        self,
+        path: Path,
+        out_path: Path,
+        version: str | None,
+        progress: ProgressHook | None = None,
     ) -> PredictionFile: ...
 
     async def list_models(self) -> list[ModelView]: ...
@@ -97,7 +105,9 @@ def _add_file_commands(app: typer.Typer, open_service: OpenService) -> None:
         """Train a candidate (on the labeled signals, or on --data FILE); promote it if it beats
         the champion on the same most-recent holdout."""
         if data is None:
-            report = run(lambda service: service.retrain())
+            with progress.bars(console) as bars:
+                hook = bars.hook("Training (boosting rounds)")
+                report = run(lambda service: service.retrain(progress=hook))
             _show_train(report, n_rows=None, warnings=())
             return
         path = _data_path(data)
@@ -111,7 +121,7 @@ def _add_file_commands(app: typer.Typer, open_service: OpenService) -> None:
         result = run(lambda service: service.evaluate_file(path, model))
         _warn(result.warnings)
         say(f"model {result.version} on {path.name}:")
-        _table([("", result.metrics)])
+        _table([("model", result.metrics), ("prior", result.prior_metrics)])
 
     @app.command("predict")
     def predict(
@@ -127,7 +137,9 @@ def _add_file_commands(app: typer.Typer, open_service: OpenService) -> None:
             fail(f"{out.name}: the output must be a .csv file")
         if not out.parent.is_dir():
             fail(f"{out.parent}: no such directory for the output")
-        result = run(lambda service: service.predict_file(path, out, model))
+        with progress.bars(console) as bars:
+            hook = bars.hook("Scoring rows")
+            result = run(lambda service: service.predict_file(path, out, model, hook))
         _warn(result.warnings)
         say(f"wrote {result.n_rows} predictions of model {result.version} to {result.out_path}")
 
@@ -199,6 +211,8 @@ def _show_train(report: TrainReport, *, n_rows: int | None, warnings: Sequence[s
         f"({report.window[0][:10]} .. {report.window[1][:10]}), holdout {report.n_holdout} rows"
     )
     lines = [("candidate", report.metrics)]
+    if report.prior_metrics:
+        lines.append(("prior", report.prior_metrics))
     if report.champion_metrics:
         lines.append((f"champion {report.champion_version}", report.champion_metrics))
     _table(lines)

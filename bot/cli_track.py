@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 
 import typer
 
-from bot.clirun import fail, open_moonbot, run_with, say
+from bot import progress
+from bot.clirun import console, fail, open_moonbot, run_with, say
+from bot.progress import ProgressHook
 from engine.config import Settings
 from engine.errors import UserError
 
@@ -32,7 +34,9 @@ class TrackService(Protocol):
 
     async def track_list(self) -> list[TrackedKol]: ...
 
-    async def track_backfill(self, wallet: str, days: int) -> BackfillReport: ...
+    async def track_backfill(
+        self, wallet: str, days: int, progress: ProgressHook | None = None
+    ) -> BackfillReport: ...
 
     async def close(self) -> None: ...
 
@@ -95,7 +99,9 @@ def make_track_app(open_service: OpenService = open_moonbot) -> typer.Typer:
 
         wallet = _checked(address)
         _guard(lambda: check_backfill_days(days))
-        report = run(lambda service: service.track_backfill(wallet, days))
+        with progress.bars(console) as bars:
+            hook = bars.hook("Reading transactions")
+            report = run(lambda service: service.track_backfill(wallet, days, hook))
         say(
             f"{report.wallet}: {report.signatures} transactions since "
             f"{report.since:%Y-%m-%d %H:%M} UTC, {report.trades_found} swaps, "

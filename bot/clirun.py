@@ -6,15 +6,16 @@ is unavailable and exits 1; the service is closed either way.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import typer
 from rich.console import Console
 
+from bot import lifecycle
+from bot.redact import scrub
 from engine.config import Settings
-from engine.errors import SourceError, StorageUnavailable, UserError
+from engine.errors import FaceUnavailable, SourceError, StorageUnavailable, UserError
 
 if TYPE_CHECKING:
     from engine.service import MoonbotService
@@ -31,7 +32,8 @@ console = Console()
 
 
 def say(line: str) -> None:
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
+    """One line to the terminal, with any secret the settings hold removed (``bot.redact``)."""
+    console.print(scrub(line), markup=False, highlight=False, soft_wrap=True)
 
 
 def fail(message: str) -> NoReturn:
@@ -40,9 +42,15 @@ def fail(message: str) -> NoReturn:
 
 
 def run_coro(coro: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` with moonbot's errors as one line and an exit code."""
+    """Run ``coro`` (``bot.lifecycle.run``: Ctrl-C exits 130, SIGTERM 0, within seconds) with
+    moonbot's errors as one line and an exit code."""
     try:
-        return asyncio.run(coro)
+        return lifecycle.run(coro)
+    except lifecycle.Stopped as exc:
+        raise typer.Exit(exc.status) from None
+    except FaceUnavailable as exc:
+        say(f"error: {exc}")
+        raise typer.Exit(1) from None
     except UserError as exc:
         fail(str(exc))
     except SourceError as exc:

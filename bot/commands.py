@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import shlex
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot import format as fmt
 from engine.errors import SourceError, StorageUnavailable, UserError
-from engine.service import MoonbotService
+from engine.service import MoonbotService, Progress
 from engine.views import WeeklyReport
 
 log = logging.getLogger(__name__)
@@ -23,18 +23,70 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """A command's answer: text, an optional chart, and whether it is an error or a refusal
+    (Discord shows those to the asker only; ``moonbot ask`` exits non-zero on them)."""
+
     text: str
     image: Path | None = None
+    error: bool = False
+    caption: str | None = None  # what ``image`` shows, in a few words
+    more: tuple[tuple[Path, str], ...] = ()  # further charts with their captions
+
+    @property
+    def charts(self) -> list[tuple[Path, str]]:
+        """Every chart of the reply with its caption, the first one first."""
+        first = [] if self.image is None else [(self.image, self.caption or "moonbot chart")]
+        return first + list(self.more)
+
+
+# What each chart of the weekly report shows (engine.learning.report names them).
+CHART_CAPTIONS = {
+    "feature_importance": "What moves the odds: mean |SHAP| per feature",
+    "patterns": "Winning and losing patterns: share reaching 2x, 95% intervals",
+    "kol_leaderboard": "KOL leaderboard: 30-day 3x+ rate, 95% intervals",
+    "shap_summary": "Each feature's push toward or away from 10x+ (SHAP)",
+    "calibration": "Calibration: predicted vs observed share reaching 10x+",
+    "backtest": "Walk-forward backtest by week: the model's alerts vs all signals",
+}
+
+
+def caption_of(name: str) -> str:
+    return CHART_CAPTIONS.get(name, name.replace("_", " "))
+
+
+def weekly_reply(weekly: WeeklyReport, text: str) -> Reply:
+    """The weekly post: its text and every chart of the report, each with its caption."""
+    charts = sorted(weekly.charts.items(), key=lambda kv: kv[0] != "feature_importance")
+    if not charts:
+        return Reply(text)
+    (first_name, first), *rest = charts
+    return Reply(
+        text,
+        first,
+        caption=caption_of(first_name),
+        more=tuple((path, caption_of(name)) for name, path in rest),
+    )
+
+
+def refuse(text: str) -> Reply:
+    """An error or refusal: bad input, not allowed, something failed."""
+    return Reply(text, error=True)
 
 
 REPORT_TEXT = "report.txt"
 
 
-async def write_weekly_report(service: MoonbotService) -> tuple[WeeklyReport, str]:
+async def write_weekly_report(
+    service: MoonbotService, progress: Progress | None = None
+) -> tuple[WeeklyReport, str]:
     """This week's report (charts, ``insights.json``) and its text: written next to the charts
-    as ``report.txt``, in the words ``/insights`` uses, and returned for printing or posting."""
-    weekly = await service.report()
-    text = fmt.insights(weekly.insights)
+    as ``report.txt``, in the words ``/insights`` uses, with what changed since last week, the
+    week's alerts and the latest backtest, and returned for printing or posting."""
+    weekly = await service.report(progress)
+    # the week's backtest of the alert rule (saved beside the charts), for the post's table
+    backtest = await service.backtest()
+    weekly = replace(weekly, charts={**weekly.charts, "backtest": backtest.chart})
+    text = fmt.weekly(weekly.insights, await service.weekly_extras(weekly))
     (weekly.directory / REPORT_TEXT).write_text(text + "\n", encoding="utf-8")
     return weekly, text
 
@@ -81,7 +133,7 @@ async def _kol(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
 
 async def _insights(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     report = await service.insights()
-    return Reply(fmt.insights(report), report.chart_path)
+    return Reply(fmt.insights(report), report.chart_path, caption=caption_of("feature_importance"))
 
 
 async def _retrain(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
@@ -107,13 +159,13 @@ async def _track(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
             return Reply("no tracked wallets yet: an admin can /track add <wallet> [name] [tier]")
         return Reply("\n".join(fmt.tracked(k) for k in kols))
     if action not in ("add", "remove"):
-        return Reply(
+        return refuse(
             "usage: /track add <wallet> [name] [tier] · /track remove <wallet> · /track list"
         )
     if not ctx.is_admin:
-        return Reply(f"/track {action} is for admins only")
+        return refuse(f"/track {action} is for admins only")
     if len(args) < 2:
-        return Reply(f"missing argument: usage /track {action} <wallet>")
+        return refuse(f"missing argument: usage /track {action} <wallet>")
     if action == "remove":
         kol = await service.track_remove(args[1])
         return Reply(
@@ -141,16 +193,38 @@ def _is_threshold(text: str) -> bool:
     return len(text) <= 6 and text.isascii() and text.isdigit()
 
 
+async def _performance(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
+    if args and not _is_threshold(args[0]):
+        return refuse("usage: /performance [days], e.g. /performance 30")
+    windows = [int(args[0])] if args else [7, 30]
+    return Reply("\n\n".join([fmt.performance(await service.performance(d)) for d in windows]))
+
+
+async def _kols(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
+    return Reply(fmt.leaderboard(await service.leaderboard(10)))
+
+
 async def _alerts(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
-    if not ctx.is_admin:
-        return Reply("/alerts is for admins only")
     action = args[0].lower()
+    if action == "status":  # anyone may see the settings; changing them is for admins
+        ctx = Ctx(ctx.channel, True)
+    if not ctx.is_admin:
+        return refuse("/alerts is for admins only")
+    if action == "status":
+        state = await service.alert_settings(ctx.channel)
+        return Reply(
+            f"alerts {'on' if state.enabled else 'off'} for this channel "
+            f"(conviction threshold {state.threshold}; an alert needs a Diamond Hand KOL's buy "
+            f"and conviction at or above it)"
+        )
     if action in ("on", "off"):
         state = await service.set_alerts(ctx.channel, enabled=action == "on")
     elif action == "threshold" and len(args) == 2 and _is_threshold(args[1]):
         state = await service.set_alerts(ctx.channel, threshold=int(args[1]))
     else:
-        return Reply("usage: /alerts on · /alerts off · /alerts threshold <0-100>")
+        return refuse(
+            "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100>"
+        )
     return Reply(
         f"alerts {'on' if state.enabled else 'off'} for this channel "
         f"(conviction threshold {state.threshold})"
@@ -192,14 +266,20 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "alerts",
-        "Alerts in this channel: on, off, or the conviction threshold",
+        "Alerts in this channel: status, on, off, or the conviction threshold",
         _alerts,
         (
-            Arg("setting", "on, off or threshold"),
+            Arg("setting", "status, on, off or threshold"),
             Arg("value", "the threshold, 0-100", required=False),
         ),
-        admin=True,
     ),
+    Command(
+        "performance",
+        "How past alerts did: 2x and 10x shares, rugs, best and worst, per channel",
+        _performance,
+        (Arg("days", "the window in days (default: 7 and 30)", required=False),),
+    ),
+    Command("kols", "The KOL leaderboard by Diamond Hand score", _kols),
     Command("status", "Data freshness, counts and the current model", _status),
     Command("help", "This list", _help),
 )
@@ -213,30 +293,48 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-async def dispatch(
-    service: MoonbotService, text: str, *, is_admin: bool = False, channel: str = "console"
-) -> Reply:
-    """Answer one command line ("/predict <mint>") with one Reply, never an exception."""
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A command line that passed the checks needing no service: the command and its args."""
+
+    command: Command
+    args: list[str]
+
+
+def check(text: str, *, is_admin: bool = False) -> Checked | Reply:
+    """The checks of a command line that need nothing but the line (syntax, arguments, admin
+    flag): a refusal, at once, or what to run. Discord answers a refusal before deferring, so
+    it can be shown to the asker only."""
     if not text.isprintable() and _has_surrogates(text):
-        return Reply("that is not valid UTF-8 text")
+        return refuse("that is not valid UTF-8 text")
     try:
         parts = shlex.split(text.strip())
     except ValueError:
         parts = text.strip().split()
     if not parts or not parts[0].startswith("/"):
-        return Reply("commands start with /: try /help")
+        return refuse("commands start with /: try /help")
     name = parts[0][1:].split("@", 1)[0].lower()
     command = BY_NAME.get(name)
     if command is None:
-        return Reply(f"unknown command /{fmt.clean(name, 30)}: try /help")
+        return refuse(f"unknown command /{fmt.clean(name, 30)}: try /help")
     args = parts[1:]
     if len(args) < sum(a.required for a in command.args):
-        return Reply(f"missing argument: usage {command.usage}")
+        return refuse(f"missing argument: usage {command.usage}")
     if command.args and len(args) > len(command.args) and command.name != "kol":
-        return Reply(f"too many arguments: usage {command.usage}")
+        return refuse(f"too many arguments: usage {command.usage}")
     if command.admin and not is_admin:
-        return Reply(f"/{command.name} is for admins only")
-    return await _answer(command, service, args, Ctx(channel, is_admin))
+        return refuse(f"/{command.name} is for admins only")
+    return Checked(command, args)
+
+
+async def dispatch(
+    service: MoonbotService, text: str, *, is_admin: bool = False, channel: str = "console"
+) -> Reply:
+    """Answer one command line ("/predict <mint>") with one Reply, never an exception."""
+    checked = check(text, is_admin=is_admin)
+    if isinstance(checked, Reply):
+        return checked
+    return await _answer(checked.command, service, checked.args, Ctx(channel, is_admin))
 
 
 async def _answer(command: Command, service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
@@ -244,16 +342,16 @@ async def _answer(command: Command, service: MoonbotService, args: list[str], ct
     try:
         return await command.handler(service, args, ctx)
     except UserError as exc:
-        return Reply(str(exc))
+        return refuse(str(exc))
     except SourceError:
         log.exception("data source failed during /%s", command.name)
-        return Reply("the data source is unavailable right now; try again in a minute")
+        return refuse("the data source is unavailable right now; try again in a minute")
     except StorageUnavailable as exc:
         log.error("/%s: %s", command.name, exc)
-        return Reply(f"{exc}; try again later")
+        return refuse(f"{exc}; try again later")
     except OSError as exc:  # a report or chart that could not be written: full or read-only disk
         log.error("/%s could not write its files: %s", command.name, exc)
-        return Reply(f"/{command.name} could not write its files: {exc.strerror or exc}")
+        return refuse(f"/{command.name} could not write its files: {exc.strerror or exc}")
     except Exception:
         log.exception("command /%s failed", command.name)
-        return Reply(f"/{command.name} failed on our side; the error was logged")
+        return refuse(f"/{command.name} failed on our side; the error was logged")

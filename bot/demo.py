@@ -53,13 +53,27 @@ async def run_demo(settings: Settings, console: Console) -> None:
         await _build_history(service, console)
         console.rule("Training")
         show(console, await _retrain(service), title="/retrain")
+        # A market too small to train on (issue 15) still shows its history, replay, /kol and
+        # /insights, says so and ends normally.
+        trained = (await service.status()).model_version is not None
         await _replay_last_day(service, console)
-        await _questions(service, console)
-        await _oracle_table(service, console)
+        await _questions(service, console, trained)
+        if trained:
+            await _oracle_table(service, console)
+        else:
+            console.print(
+                "No model in use: this simulated market is too small to train one that beats the "
+                "class-frequency prior (see /retrain above). The default market "
+                "(MOONBOT_SIM_DAYS=30, MOONBOT_SIM_TOKENS_PER_DAY=30) trains one.",
+                markup=False,
+            )
         console.rule("Files")
-        console.print(f"Database  {settings.db_url.removeprefix('sqlite+aiosqlite:///')}")
+        where = settings.redacted()["database_url"]  # a PostgreSQL URL's password: never shown
+        console.print(f"Database  {where.removeprefix('sqlite+aiosqlite:///')}", markup=False)
         console.print(f"Models    {settings.models_dir.resolve()}")
-        console.print(f"Charts    {(settings.reports_dir / 'feature_importance.png').resolve()}")
+        chart = settings.reports_dir / "feature_importance.png"
+        if chart.is_file():
+            console.print(f"Charts    {chart.resolve()}")
         console.print(f"Demo finished in {time.perf_counter() - started:.0f} s")
     finally:
         await service.close()
@@ -108,10 +122,10 @@ async def _replay_last_day(service: DemoService, console: Console) -> None:
     console.print(f"Replayed day: {n_signals} new signals, {n_alerts} alerts delivered")
 
 
-async def _questions(service: DemoService, console: Console) -> None:
+async def _questions(service: DemoService, console: Console, trained: bool) -> None:
     console.rule("Asking moonbot")
     recent = await service.recent_signals(20)
-    if recent:
+    if recent and trained:
         best = max(recent, key=lambda s: s.score)
         await ask(service, console, f"/predict {best.mint}")
     top = await service.top_kols(1)
@@ -129,6 +143,7 @@ async def _oracle_table(service: DemoService, console: Console) -> None:
         table.add_column(column)
     for name, m in (
         ("moonbot model", comparison["model"]),
+        ("prior (class frequencies)", comparison["prior"]),
         ("oracle (true probabilities)", comparison["oracle"]),
     ):
         table.add_row(

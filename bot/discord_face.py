@@ -32,10 +32,10 @@ import discord
 from discord import app_commands
 
 from bot import format as fmt
-from bot.commands import COMMANDS, Arg, Command, Reply, dispatch
+from bot.commands import COMMANDS, Arg, Command, Reply, check, dispatch
 from bot.render import discord_markdown
 from engine.config import Settings
-from engine.errors import OutcomeUnknown
+from engine.errors import FaceUnavailable, OutcomeUnknown
 from engine.service import MoonbotService
 from engine.views import AlertView
 
@@ -48,6 +48,11 @@ STAMP_NAME = "discord_commands.sha256"
 COLOUR = discord.Colour(0xF5C542)
 DESCRIPTION_LIMIT = 100  # command and option descriptions
 NONCE_LIMIT = 25  # characters
+FILES_LIMIT = 10  # attachments and embeds per message
+FOOTER_LIMIT = 2048  # embed footer text
+# An answer ready this fast is sent without deferring (Discord allows 3 s for the first answer);
+# a slower one is deferred and followed up (STYLE.md: defer anything slower than ~1 s).
+ANSWER_AT_ONCE_S = 1.0
 
 Target = discord.abc.Messageable | discord.Webhook
 SlashCommand = app_commands.Command[Any, ..., None]
@@ -95,15 +100,24 @@ def make_command(command: Command, service: MoonbotService, access: DiscordAcces
     names = [option_name(a) for a in command.args]
 
     async def callback(interaction: discord.Interaction, **values: str | None) -> None:
-        await interaction.response.defer(thinking=True)
         line = command_line(command, [v for n in names if (v := values.get(n)) is not None])
-        reply = await dispatch(
-            service,
-            line,
-            is_admin=access.is_admin(interaction.user),
-            channel=f"{CHANNEL}{interaction.channel_id}",
+        is_admin = access.is_admin(interaction.user)
+        refused = check(line, is_admin=is_admin)
+        if isinstance(refused, Reply):  # a refusal, before any deferral: the asker only sees it
+            await send_refusal(interaction, refused)
+            return
+        answer = asyncio.ensure_future(
+            dispatch(service, line, is_admin=is_admin, channel=f"{CHANNEL}{interaction.channel_id}")
         )
-        await send_reply(interaction.followup, reply)
+        # A quick answer that is an error (bad mint, unknown KOL) goes to the asker only; a
+        # deferral decides the visibility of the first follow-up, so defer only when needed.
+        done, _ = await asyncio.wait({answer}, timeout=ANSWER_AT_ONCE_S)
+        if answer in done and answer.result().error:
+            await send_refusal(interaction, answer.result())
+            return
+        if not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)
+        await send_reply(interaction.followup, await answer)
 
     # discord.py reads the options from the callback's signature: give it one per Arg.
     callback.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -166,6 +180,15 @@ async def say_one_line(interaction: discord.Interaction, text: str) -> None:
         log.warning("discord: could not tell the user about the error", exc_info=True)
 
 
+async def send_refusal(interaction: discord.Interaction, reply: Reply) -> None:
+    """An error or refusal as the interaction's own answer, ephemeral (only the asker sees it),
+    escaped like any reply; a refusal is short: the first chunk is all of it."""
+    embed = discord.Embed(description=discord_markdown(reply.text)[0], colour=COLOUR)
+    await interaction.response.send_message(
+        embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
+    )
+
+
 async def send_reply(
     target: Target, reply: Reply, *, title: bool | None = None, key: str | None = None
 ) -> None:
@@ -179,17 +202,33 @@ async def send_reply(
         discord.Embed(description=chunk, colour=COLOUR)
         for chunk in discord_markdown(reply.text, title=bold)
     ]
-    image = reply.image
-    if image is not None and not image.is_file():
-        log.warning("discord: chart %s is missing; sent the text only", image)
-        image = None
+    charts = []
+    for path, caption in reply.charts:
+        if path.is_file():
+            charts.append((path, caption))
+        else:
+            log.warning("discord: chart %s is missing; sent the rest only", path.name)
     chart = None
-    if image is not None:
+    if charts:  # the first chart on the last text embed, its caption as the footer
+        path, caption = charts[0]
         embeds[-1].set_image(url=f"attachment://{CHART_NAME}")
-        chart = discord.File(image, filename=CHART_NAME)
+        embeds[-1].set_footer(text=caption[:FOOTER_LIMIT])
+        chart = discord.File(path, filename=CHART_NAME)
     for part, embed in enumerate(embeds):
         nonce = None if key is None else part_nonce(key, part)
         await _send(target, embed, chart if part == len(embeds) - 1 else None, nonce)
+    for start in range(1, len(charts), FILES_LIMIT):  # the others: several attachments a message
+        group = charts[start : start + FILES_LIMIT]
+        files = [
+            discord.File(p, filename=f"chart-{start + i}.png") for i, (p, _) in enumerate(group)
+        ]
+        shown = [
+            discord.Embed(description=discord_markdown(c)[0], colour=COLOUR).set_image(
+                url=f"attachment://{f.filename}"
+            )
+            for f, (_, c) in zip(files, group, strict=True)
+        ]
+        await target.send(embeds=shown, files=files, allowed_mentions=NO_MENTIONS)
 
 
 def part_nonce(key: str, part: int) -> str:
@@ -291,6 +330,8 @@ class MoonbotClient(discord.Client):
         stamp: Path,
         guild_id: int | None = None,
     ) -> None:
+        # moonbot never joins voice: no start-up warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # guild and role cache for admin roles; no privileged intents
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
@@ -326,6 +367,9 @@ async def start_discord(
     )
     try:
         await client.login(settings.discord_token.get_secret_value())
+    except (discord.DiscordException, OSError) as exc:
+        await client.close()
+        raise face_failure(exc) from None
     except BaseException:
         await client.close()
         raise
@@ -334,9 +378,29 @@ async def start_discord(
     return client
 
 
+def face_failure(exc: BaseException, *, lost: bool = False) -> FaceUnavailable:
+    """One line for a Discord face that could not start (or, ``lost``, whose gateway connection
+    ended for good): what failed and what to do, never the token."""
+    if isinstance(exc, discord.LoginFailure):
+        why = "Discord rejected MOONBOT_DISCORD_TOKEN: reset the bot token in the Developer Portal"
+    elif isinstance(exc, discord.PrivilegedIntentsRequired):
+        why = "Discord refused the gateway intents: enable them for the bot in the Developer Portal"
+    elif isinstance(exc, discord.Forbidden):
+        why = "missing permission: invite the bot with the bot and applications.commands scopes"
+    elif isinstance(exc, discord.HTTPException):
+        why = f"Discord answered HTTP {exc.status}: try again later"
+    elif isinstance(exc, OSError | discord.GatewayNotFound | discord.ConnectionClosed):
+        why = "cannot reach Discord: check the network"
+    else:
+        why = f"the client failed ({type(exc).__name__})"
+    what = "lost its connection" if lost else "could not start"
+    return FaceUnavailable(f"discord {what}: {why} (or unset the token to run without Discord)")
+
+
 def _log_gateway_end(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("discord: gateway connection ended", exc_info=task.exception())
+    """The gateway task ended for good (discord.py reconnects by itself otherwise): one line."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("%s", face_failure(exc, lost=True))
 
 
 async def stop_discord(client: MoonbotClient) -> None:

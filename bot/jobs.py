@@ -3,7 +3,7 @@
 Each job is an async function returning a one-line result. A job that raises is logged and
 recorded as failed; it runs again at its next time and never stops the scheduler or the bot.
 ``/status`` shows every job's last run, result and next run (``Jobs`` registers ``status`` with
-the service).
+the service); each run is also recorded in the database, where ``moonbot dashboard`` reads it.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Jobs:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._jobs: dict[str, JobFn] = {}
         self._records: dict[str, _Record] = {}
+        self._service = service
         service.job_status = self.status
 
     def add(self, name: str, fn: JobFn, trigger: BaseTrigger, *, run_now: bool = False) -> None:
@@ -63,6 +64,11 @@ class Jobs:
         except Exception as exc:  # a failing job must not stop the scheduler or the bot
             log.exception("job %s failed", name)
             record.last_result, record.ok = f"failed: {type(exc).__name__}: {exc}"[:200], False
+        # kept in the database too, for the dashboard of another process (`moonbot dashboard`)
+        try:
+            await self._service.record_job(next(j for j in self.status() if j.name == name))
+        except Exception:  # the database refusing must not stop the scheduler either
+            log.warning("job %s: could not record its run", name, exc_info=True)
 
     def status(self) -> list[JobStatus]:
         out = []

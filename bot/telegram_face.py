@@ -14,9 +14,16 @@ from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, BotCommand, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
-from telegram.error import TelegramError, TimedOut
+from telegram import (
+    Bot,
+    BotCommand,
+    InputMediaPhoto,
+    LinkPreviewOptions,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -30,7 +37,7 @@ from bot import format as fmt
 from bot.commands import COMMANDS, Reply, dispatch
 from bot.render import telegram_html
 from engine.config import Settings
-from engine.errors import OutcomeUnknown
+from engine.errors import FaceUnavailable, OutcomeUnknown
 from engine.service import MoonbotService
 from engine.views import AlertView
 
@@ -107,7 +114,10 @@ class TelegramFace:
         reply = await dispatch(
             self.service, text, is_admin=self.is_admin(update), channel=f"{CHANNEL}{chat.id}"
         )
-        await send_reply(context.bot, chat.id, reply)
+        in_group = chat.type != ChatType.PRIVATE  # threaded, so the answer finds its asker
+        await send_reply(
+            context.bot, chat.id, reply, reply_to=message.message_id if in_group else None
+        )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """PTB's error handler: log the traceback, tell the user one line if there is a user."""
@@ -156,21 +166,55 @@ def bot_commands() -> list[BotCommand]:
     return [BotCommand(c.name, (c.help + (" (admin)" if c.admin else ""))[:256]) for c in COMMANDS]
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply, *, title: bool | None = None) -> None:
-    """Send a ``Reply``: HTML chunks under the limit, then the chart as a photo.
+MEDIA_GROUP_LIMIT = 10  # sendMediaGroup takes 2-10 items (Bot API)
+CAPTION_LIMIT = 1024  # a photo caption, after entities parsing (Bot API)
+
+
+async def send_reply(
+    bot: Bot,
+    chat_id: int,
+    reply: Reply,
+    *,
+    title: bool | None = None,
+    reply_to: int | None = None,
+) -> None:
+    """Send a ``Reply``: HTML chunks under the limit, then its charts, captioned: one as a photo,
+    several as albums (``sendMediaGroup``). With ``reply_to`` (a command in a group) every
+    message is threaded to it (``reply_parameters``; sent anyway if that message is gone).
 
     ``title`` bolds the first line; by default only a reply of several lines has a title.
     """
     bold = "\n" in reply.text if title is None else title
+    thread = (
+        None
+        if reply_to is None
+        else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+    )
     for chunk in telegram_html(reply.text, title=bold):
         await bot.send_message(
-            chat_id, chunk, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+            chat_id,
+            chunk,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_parameters=thread,
         )
-    if reply.image is not None:
-        if reply.image.is_file():
-            await bot.send_photo(chat_id, reply.image)
+    charts = []
+    for path, caption in reply.charts:
+        if path.is_file():
+            charts.append((path, fmt.clean(caption, CAPTION_LIMIT)))
         else:
-            log.warning("telegram: chart %s is missing; sent the text only", reply.image)
+            log.warning("telegram: chart %s is missing; sent the rest only", path.name)
+    if len(charts) == 1:
+        (path, caption), *_ = charts
+        await bot.send_photo(chat_id, path, caption=caption, reply_parameters=thread)
+        return
+    for start in range(0, len(charts), MEDIA_GROUP_LIMIT):
+        album = charts[start : start + MEDIA_GROUP_LIMIT]
+        if len(album) == 1:  # a lone last photo: an album needs two
+            await bot.send_photo(chat_id, album[0][0], caption=album[0][1], reply_parameters=thread)
+            continue
+        media = [InputMediaPhoto(path.read_bytes(), caption=caption) for path, caption in album]
+        await bot.send_media_group(chat_id, media, reply_parameters=thread)
 
 
 async def send_alert(bot: Bot, chat_id: int, view: AlertView) -> None:
@@ -201,19 +245,46 @@ async def deliver_alerts(service: MoonbotService, bot: Bot) -> int:
     return (await service.deliver_alerts(CHANNEL, send)).sent
 
 
+def file_url(base_url: str) -> str:
+    """The Bot API's file URL beside ``base_url`` (``…/bot`` -> ``…/file/bot``), as
+    api.telegram.org and a self-hosted telegram-bot-api server lay them out."""
+    head, sep, _ = base_url.rstrip("/").rpartition("/bot")
+    return f"{head}/file/bot" if sep else BOT_FILE_URL
+
+
+def start_failure(exc: BaseException, base_url: str, *, lost: bool = False) -> FaceUnavailable:
+    """One line for a Telegram face that could not start (or, ``lost``, whose polling failed):
+    what failed and what to do. Never the token (PTB's ``InvalidToken`` quotes it in full) nor
+    the Bot API URL's token part."""
+    where = base_url.split("://", 1)[-1].split("/", 1)[0]
+    if isinstance(exc, InvalidToken):
+        why = "the Bot API rejected MOONBOT_TELEGRAM_TOKEN: copy the token again from @BotFather"
+    elif isinstance(exc, Forbidden):
+        why = "the bot is not allowed to do this (missing permission): check its rights"
+    elif isinstance(exc, NetworkError | OSError):
+        why = f"cannot reach the Bot API at {where}: check the network or MOONBOT_TELEGRAM_API_URL"
+    else:
+        why = f"the Bot API refused to start the bot ({type(exc).__name__})"
+    if lost:
+        return FaceUnavailable(f"telegram lost its connection, retrying: {why}")
+    return FaceUnavailable(f"telegram: {why} (or unset the token to run without Telegram)")
+
+
 async def start_telegram(
     service: MoonbotService,
     settings: Settings,
     *,
     allowed_chat_ids: Collection[int] | None = None,
-    base_url: str = BOT_API_URL,
-    base_file_url: str = BOT_FILE_URL,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
     poll_timeout: float = 10.0,
 ) -> TelegramApp:
     """Build, initialize, register the command menu and start long polling; returns the running
-    ``Application`` (stop it with ``stop_telegram``)."""
+    ``Application`` (stop it with ``stop_telegram``). The Bot API is ``base_url``, by default
+    ``settings.telegram_api_url``. A start that fails raises ``FaceUnavailable`` (one line)."""
     if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
         raise ValueError("MOONBOT_TELEGRAM_TOKEN is not set")
+    base_url = base_url or settings.telegram_api_url
     face = TelegramFace(
         service, admin_user_ids=settings.admin_user_ids, allowed_chat_ids=allowed_chat_ids
     )
@@ -221,15 +292,27 @@ async def start_telegram(
         face,
         settings.telegram_token.get_secret_value(),
         base_url=base_url,
-        base_file_url=base_file_url,
+        base_file_url=base_file_url or file_url(base_url),
     )
-    await app.initialize()
-    await app.bot.set_my_commands(bot_commands())
-    await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(
-        timeout=timedelta(seconds=poll_timeout), allowed_updates=["message"]
-    )
+    try:
+        await app.initialize()
+        await app.bot.set_my_commands(bot_commands())
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(
+            timeout=timedelta(seconds=poll_timeout),
+            allowed_updates=["message"],
+            # one line per failed poll instead of PTB's traceback (it retries by itself)
+            error_callback=lambda exc: log.warning(
+                "%s", start_failure(exc, base_url or BOT_API_URL, lost=True)
+            ),
+        )
+    except (TelegramError, OSError) as exc:
+        failure = start_failure(exc, base_url)
+        log.debug("telegram: start failed: %s", type(exc).__name__)
+        await stop_telegram(app)
+        await app.bot.shutdown()  # the HTTP clients a failed getMe leaves open
+        raise failure from None
     log.info("telegram: polling as @%s", app.bot.username)
     return app
 

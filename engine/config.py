@@ -6,6 +6,8 @@ mix. Secrets are ``SecretStr``: they never appear in a repr, a log line or ``moo
 
 from __future__ import annotations
 
+import base64
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,6 +36,20 @@ class Settings(BaseSettings):
         default=None, description="Solana RPC URL (may hold an API key)"
     )
     rpc_requests_per_second: float = 10.0
+    # JSON-RPC calls per HTTP request: at most ``rpc_batch_size``, and per method at most
+    # ``rpc_batch_sizes`` (JSON in the environment: MOONBOT_RPC_BATCH_SIZES='{"getTransaction":
+    # 100}'). Helius allows 10 history calls per batch (README "Budget").
+    rpc_batch_size: int = Field(default=100, ge=1)
+    rpc_batch_sizes: dict[str, int] = Field(
+        default_factory=lambda: {"getSignaturesForAddress": 10, "getTransaction": 10}
+    )
+    # Wallets one poll reads at the same time (all within rpc_requests_per_second).
+    poll_concurrency: int = Field(default=8, ge=1)
+    # Holder statistics (4 calls a mint) of a mint with no new KOL trade are refreshed this
+    # often; a mint just bought by a KOL (a signal) gets them at once.
+    holder_refresh_minutes: float = Field(default=15.0, ge=0)
+    # The provider's credit budget a month (0: none); /status compares the estimate with it.
+    rpc_credit_budget_per_month: float = Field(default=0.0, ge=0)
     dexscreener_url: str = "https://api.dexscreener.com"
     # Candles for the labels' price path (engine.sources.candles): GeckoTerminal's public OHLCV,
     # no key. Off by default; the simulated market has none.
@@ -44,6 +60,9 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr | None = None
     telegram_token: SecretStr | None = None
+    # python-telegram-bot's ``base_url``: a self-hosted Bot API server (or a test's local fake);
+    # the token is appended to it.
+    telegram_api_url: str = "https://api.telegram.org/bot"
     # comma-separated in the environment: MOONBOT_ADMIN_USER_IDS=123,456
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Telegram chats allowed to use the bot (empty: any chat).
@@ -61,6 +80,9 @@ class Settings(BaseSettings):
     signal_window_hours: int = 24
     holdout_fraction: float = 0.2
     promote_min_logloss_gain: float = 0.002
+    # below this many labeled signals /insights and the report say the sample is too small to
+    # tell drivers and patterns (issue 13)
+    insights_min_labeled: int = 300
 
     poll_minutes: int = 5
     # A poll stops starting wallets after this long; the rest keep their cursors for the next
@@ -83,12 +105,30 @@ class Settings(BaseSettings):
     push_ws_ping_seconds: float = Field(default=30.0, gt=0)
     # A connection not subscribed for this long makes the push source "down" (see /status).
     push_down_after_seconds: float = Field(default=60.0, gt=0)
+    # While the push source is down, the poll runs this often instead of every poll_minutes.
+    push_fallback_poll_seconds: float = Field(default=60.0, gt=0)
+    # A notified transaction the node cannot serve yet is asked for again for this long, then
+    # left to the poll.
+    push_fetch_retry_seconds: float = Field(default=120.0, gt=0)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8787, ge=0, le=65535)
     webhook_path: str = "/helius/webhook"
     webhook_auth: SecretStr | None = Field(
         default=None, description="the webhook's authHeader: Helius sends it as Authorization"
     )
+
+    # `moonbot dashboard` (bot/dashboard): a read-only page; with a token set, every request
+    # must carry it (``?token=`` once, then a cookie).
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(default=8501, ge=0, le=65535)
+    dashboard_token: SecretStr | None = Field(
+        default=None, description="access token for the dashboard (unset: no token asked)"
+    )
+    dashboard_refresh_seconds: int = Field(default=30, ge=5)
+    # The log file (bot/logs.py): data_dir/logs/moonbot.log, rotated; JSON lines on request.
+    log_json: bool = False
+    log_file_bytes: int = Field(default=5_000_000, ge=10_000)
+    log_file_backups: int = Field(default=5, ge=1)
 
     @field_validator(
         "admin_user_ids",
@@ -130,6 +170,37 @@ class Settings(BaseSettings):
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
 
+    def secret_values(self) -> list[str]:
+        """Every secret string these settings hold, in each form a log line or an error could
+        show it (a whole token, a URL, the key inside a URL), longest first: what the faces'
+        log redaction removes."""
+        from urllib.parse import quote, unquote
+
+        from engine.sources.net.redact import SecretUrl
+
+        found: set[str] = set()
+        for name in (
+            "discord_token",
+            "telegram_token",
+            "webhook_auth",
+            "rpc_url",
+            "push_ws_url",
+            "dashboard_token",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.add(value.get_secret_value())
+        for url in (self.rpc_url, self.push_ws_url):
+            if url is not None and url.get_secret_value():
+                found.update(SecretUrl(url.get_secret_value())._secrets)
+        if self.push_websocket_url:
+            found.add(self.push_websocket_url)
+        if self.database_url and "@" in self.database_url and "://" in self.database_url:
+            creds = self.database_url.split("://", 1)[1].rsplit("@", 1)[0]
+            found.add(creds.partition(":")[2])
+        forms = {f for s in found for f in (s, quote(s, safe=""), unquote(s)) if len(f) >= 4}
+        return sorted(forms, key=len, reverse=True)
+
     def redacted(self) -> dict[str, str]:
         """The effective settings for display: secrets shown as set/unset only."""
         shown: dict[str, str] = {}
@@ -143,6 +214,7 @@ class Settings(BaseSettings):
                 "telegram_token",
                 "push_ws_url",
                 "webhook_auth",
+                "dashboard_token",
             }:
                 shown[name] = "(unset)"
             else:
@@ -159,3 +231,85 @@ def _redact_url(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:********@{host}"
     return url
+
+
+# --- start-up checks: what `moonbot run` refuses before it starts anything ---------------------
+
+# Telegram: "The token looks something like 123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
+# (https://core.telegram.org/bots/api#authorizing-your-bot): the bot's numeric id, a colon, then
+# URL-safe characters.
+_TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+# Discord: three dot-separated base64url parts, the first being the bot's user id (a number)
+# in base64 (discord.py's docs/token.rst: user id . timestamp . HMAC).
+_DISCORD_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def _discord_token_problem(token: str) -> str | None:
+    if token.lower().startswith("bot "):
+        return "MOONBOT_DISCORD_TOKEN holds a 'Bot ' prefix: set the token alone"
+    if not _DISCORD_TOKEN.fullmatch(token):
+        return (
+            "MOONBOT_DISCORD_TOKEN is not a bot token (three parts joined by dots): copy it from "
+            "the Developer Portal, application > Bot > Reset Token"
+        )
+    first = token.split(".", 1)[0]
+    try:
+        user_id = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        user_id = ""
+    if not user_id.isdigit():
+        return (
+            "MOONBOT_DISCORD_TOKEN is not a bot token (its first part is not a user id): copy it "
+            "from the Developer Portal, application > Bot > Reset Token"
+        )
+    return None
+
+
+def _ids_problem(name: str, values: list[str]) -> str | None:
+    bad = [v for v in values if not v.lstrip("-").isdigit()]
+    if bad:
+        return f"MOONBOT_{name.upper()} holds {bad[0]!r}: set numeric ids, comma-separated"
+    return None
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value().strip() if value is not None else ""
+
+
+def check_runnable(settings: Settings) -> list[str]:
+    """What keeps these settings from running (``moonbot run``): one line per problem, each
+    naming the variable to set; empty when they can run. Secrets are never part of a line."""
+    problems: list[str] = []
+    if settings.source == "rpc":
+        url = _secret(settings.rpc_url)
+        if not url:
+            problems.append(
+                "MOONBOT_SOURCE=rpc needs MOONBOT_RPC_URL: set your Solana RPC URL "
+                "(e.g. https://mainnet.helius-rpc.com/?api-key=YOUR_KEY)"
+            )
+        elif not url.startswith(("http://", "https://")):
+            problems.append("MOONBOT_RPC_URL must start with https:// (or http://)")
+    telegram = _secret(settings.telegram_token)
+    if telegram and not _TELEGRAM_TOKEN.fullmatch(telegram):
+        problems.append(
+            "MOONBOT_TELEGRAM_TOKEN is not a bot token (digits, a colon, then letters): copy it "
+            "from @BotFather's /token"
+        )
+    discord = _secret(settings.discord_token)
+    if discord:
+        problems.append(_discord_token_problem(discord) or "")
+    for name in ("telegram_allowed_chat_ids", "discord_admin_role_ids"):
+        problems.append(_ids_problem(name, getattr(settings, name)) or "")
+    for name in ("retrain_cron", "report_cron"):
+        problems.append(_cron_problem(name, getattr(settings, name)) or "")
+    return [p for p in problems if p]
+
+
+def _cron_problem(name: str, expression: str) -> str | None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression)
+    except ValueError as exc:
+        return f"MOONBOT_{name.upper()} is not a crontab line ({exc}): e.g. '0 4 * * mon'"
+    return None

@@ -4,6 +4,8 @@
     ├── UserError                     bad input from a person; ``str(e)`` is one line for chat
     │   ├── InvalidAddress            not a base58 Solana address (mint or wallet)
     │   ├── UnknownToken              a valid mint moonbot has never seen
+    │   │   └── AmbiguousToken        a ``$SYMBOL`` several tokens share: the message is a
+    │   │                             short numbered list of their mints to pick from
     │   ├── UnknownKol                a wallet or name that is not a tracked KOL
     │   ├── ModelUnavailable          no trained model yet, or one that does not fit the
     │   │                             features; also what ``ml.registry``'s errors become (below)
@@ -31,6 +33,10 @@
     │       └── RpcInvalidRequest     our bug: parse error, invalid request, method, params
     ├── StorageUnavailable            the database or the data directory refused: locked,
     │                                 read-only, disk full; one line naming the cause
+    ├── FaceUnavailable               a chat face (Telegram, Discord) could not start or lost
+    │                                 its connection: rejected token, no network, missing
+    │                                 permission; one line naming the face and what to do,
+    │                                 never the token
     └── OutcomeUnknown                a face's send failed in a way that leaves open whether the
                                       platform posted it (a timeout): the retry says it may repeat
 
@@ -74,6 +80,10 @@ class InvalidAddress(UserError):
 
 class UnknownToken(UserError):
     pass
+
+
+class AmbiguousToken(UnknownToken):
+    """Several tokens share the symbol asked for; the message lists them (a few lines)."""
 
 
 class UnknownKol(UserError):
@@ -169,3 +179,8 @@ class OutcomeUnknown(MoonbotError):
 
 class StorageUnavailable(MoonbotError):
     """The database or the data directory refused (locked, read-only, full). One line."""
+
+
+class FaceUnavailable(MoonbotError):
+    """A chat face could not start or lost its connection. One line naming the face and what to
+    do; it never holds a token (the library's own exception, which may, is not chained)."""

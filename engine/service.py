@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -17,32 +17,37 @@ from typing import TYPE_CHECKING, Any
 
 from engine.config import Settings
 from engine.errors import ModelUnavailable, StorageUnavailable, UserError
-from engine.records import MarketSource
+from engine.records import MarketSource, TradeRecord
 from engine.signals import outbox
+from engine.signals.conviction import ml_parts
 from engine.signals.opening import (
     signals_triggered,
 )
-from engine.signals.scoring import Scorer
-from engine.signals.settle import Settled, settle
+from engine.signals.scoring import Reason, Score, Scorer
+from engine.signals.settle import Settled, settle, settle_trades
 from engine.sources.address import validate_address
-from engine.storage import Alert, Database, Kol, Outcome, Signal, Token, Trade
+from engine.storage import Alert, Database, Kol, Outcome, Signal, Token, Trade, locks
 from engine.tracking import kols
 from engine.tracking.kolstats import compute_stats
 from engine.tracking.positionstore import (
     all_closed_positions,
+    all_stats,
     positions_of,
     refresh_positions,
 )
 from engine.tracking.tracker import Tracker, last_poll
 from engine.views import (
+    AlertPerformance,
     AlertView,
     BackfillReport,
     BacktestGroup,
     BacktestSummary,
     ChannelAlerts,
     CycleReport,
+    DashboardView,
     Delivery,
     Evaluation,
+    FeedStatus,
     FileTrainReport,
     InsightsReport,
     JobStatus,
@@ -52,11 +57,14 @@ from engine.views import (
     Prediction,
     PredictionFile,
     PruneReport,
+    RankedKol,
+    ReportCharts,
     SendAlert,
     StatusReport,
     TrackChange,
     TrackedKol,
     TrainReport,
+    WeeklyExtras,
     WeeklyReport,
 )
 
@@ -67,9 +75,15 @@ if TYPE_CHECKING:
     from engine.sim import SimConfig
     from engine.sim.demo import DemoService as DemoService
     from engine.sources.candles import MintCandles
+    from engine.sources.push.ingest import PushIngest
+    from engine.storage.migrations import SchemaUpgrade
     from ml.registry import Registry
 
 log = logging.getLogger(__name__)
+
+# A face's progress callback for long work: ``progress(done, total)``, called from the event
+# loop or a worker thread (bot/progress.py draws it; the engine never imports rich).
+Progress = Callable[[int, int], None]
 
 
 def sim_config(settings: Settings) -> SimConfig:
@@ -105,6 +119,8 @@ check_address = validate_address
 check_tier = kols.check_tier
 check_kol_name = kols.check_name
 check_backfill_days = kols.check_days
+# The two parts of a score's ML term, in points (boost toward 10x+, rug veto), for the faces.
+score_parts = ml_parts
 
 
 def check_data_path(path: Path) -> Path:
@@ -141,11 +157,46 @@ def parse_transactions(path: Path, wallet: str | None) -> list[ParsedTx]:
     return parsed
 
 
+def stored_score(signal: Signal) -> Score:
+    """The score kept with a signal when it was scored: what answers show "as of the signal"."""
+    return Score(
+        rule=signal.rule_score,
+        boost=signal.score - signal.rule_score,
+        probabilities=tuple(signal.probabilities) if signal.probabilities else None,
+        reasons=tuple(
+            Reason(str(r["feature"]), float(r["value"]), float(r["contribution"]))
+            for r in signal.reasons or ()
+        ),
+        model_version=signal.model_version,
+    )
+
+
 def bench_model_paths() -> dict[str, dict[str, float]]:
     """``moonbot bench``: the one-row model paths (predict, explain), in milliseconds."""
     from ml.bench import bench_explain
 
     return bench_explain()
+
+
+def latest_report(reports_dir: Path) -> ReportCharts | None:
+    """The newest weekly report folder (ISO week names sort in time order) that has charts."""
+    if not reports_dir.is_dir():
+        return None
+    for week in sorted((d for d in reports_dir.iterdir() if d.is_dir()), reverse=True):
+        charts = {p.stem: p for p in sorted(week.glob("*.png"))}
+        if charts:
+            return ReportCharts(week.name, charts)
+    return None
+
+
+async def upgrade_database(settings: Settings) -> SchemaUpgrade:
+    """``moonbot db upgrade``: run the schema migrations the database has not had (every start
+    runs them too); an up-to-date database is left as it is."""
+    db = Database(settings.db_url)
+    try:
+        return await db.upgrade()
+    finally:
+        await db.dispose()
 
 
 async def open_demo(settings: Settings) -> DemoService:
@@ -172,6 +223,18 @@ class MoonbotService:
         self._tracker: Tracker | None = None
         self._train_lock = asyncio.Lock()
         self._candles: MintCandles | None = None  # built on first labelling (settings.candles)
+        self._champion_seen: str | None = None  # the champion pointer at the last cycle
+        # Push (start_push): the signal steps of pushed trades and of a poll take turns; one
+        # cycle at a time; what the poll settled wallet by wallet goes into its report.
+        self._push: PushIngest | None = None
+        self._signal_turn = asyncio.Lock()
+        self._cycle_turn = asyncio.Lock()
+        self._early: list[Settled] = []
+        # Set by ``moonbot run``: delivers pending alerts now, so a pushed buy's alert need not
+        # wait for the next run of the alert job.
+        self.alerts_hook: Callable[[], Coroutine[Any, Any, object]] | None = None
+        self._wakes: set[asyncio.Task[object]] = set()
+        self._push_wallets: set[str] = set()  # the tracked wallets, for the webhook receiver
         # Set by whoever runs the scheduler (``moonbot run``), so /status can show the jobs.
         self.job_status: Callable[[], list[JobStatus]] | None = None
 
@@ -183,11 +246,14 @@ class MoonbotService:
             if self._source is None:
                 self._source = make_source(self.settings, self.db)
             budget = self.settings.poll_budget_seconds
+            live = self.settings.source == "rpc"  # the replayed market keeps whole-poll settling
             self._tracker = Tracker(
                 self.db,
                 self._source,
                 horizon=self.horizon,
                 budget=timedelta(seconds=budget) if budget > 0 else None,
+                concurrency=self.settings.poll_concurrency if live else 1,
+                on_stored=self._polled_early if live else None,
             )
         return self._tracker
 
@@ -203,11 +269,40 @@ class MoonbotService:
             ) from None
         db = Database(settings.db_url)
         await db.create()
-        await db.remember("source", settings.source)  # which source this database holds
+        await db.mark_source(settings.source)  # which source this database holds
         await outbox.ensure_channels(db, settings.alert_channels, settings.alert_score_threshold)
         return cls(settings, db, Registry(settings.models_dir), source)
 
+    @classmethod
+    async def open_reader(cls, settings: Settings) -> MoonbotService:
+        """The service over an existing database for reading only (``moonbot dashboard``): it
+        creates, migrates and marks nothing; a database not made yet is ``StorageUnavailable``."""
+        from ml.registry import Registry
+
+        where = settings.redacted()["database_url"]
+        missing = StorageUnavailable(
+            f"no moonbot database at {where} yet: run `moonbot demo` or `moonbot run` first"
+        )
+        if settings.database_url is None and not (settings.data_dir / "moonbot.db").is_file():
+            raise missing  # opening it would create an empty file
+        db = Database(settings.db_url)
+        try:
+            await db.count(Signal)
+        except StorageUnavailable:
+            await db.dispose()
+            raise
+        except OSError as exc:  # the server refused or is not there
+            await db.dispose()
+            raise StorageUnavailable(
+                f"cannot reach the database {where}: {exc.strerror or exc}"
+            ) from None
+        except Exception:  # a database without moonbot's tables
+            await db.dispose()
+            raise missing from None
+        return cls(settings, db, Registry(settings.models_dir))
+
     async def close(self) -> None:
+        await self.stop_push()
         aclose = getattr(self._source, "aclose", None)
         if aclose is not None:
             await aclose()
@@ -223,6 +318,18 @@ class MoonbotService:
 
     # --- the loop -------------------------------------------------------------------------
 
+    def _follow_champion(self) -> None:
+        """Score with the registry's champion even when another process (`moonbot train`, `ask
+        /retrain` from a shell) promoted it: its pointer is read at each cycle, and a change
+        since the last one drops the loaded model (loaded again when next needed)."""
+        from engine.signals.scoring import KIND
+
+        champion = self.registry.champion(KIND)
+        current = champion.version if champion is not None else None
+        if current != self._champion_seen:
+            self.scorer.reload()
+            self._champion_seen = current
+
     async def cycle(self, until: datetime) -> CycleReport:
         """One tracker poll and everything that follows from it: positions, signals, alerts,
         labels.
@@ -230,23 +337,128 @@ class MoonbotService:
         The steps after the poll (``engine.signals.settle``) work on durable state, so a cycle
         killed after its poll is settled by the next one, with its own poll's data, before that
         one polls."""
-        await self.tracker.sync_kols()
-        earlier = await settle(self.db, self.scorer, self.settings, self.horizon, self.candles)
-        poll = await self.tracker.poll(until)
-        settled = (
-            await settle(self.db, self.scorer, self.settings, self.horizon, self.candles)
-            or Settled()
-        )
-        events = [*(earlier.events if earlier else []), *settled.events]
+        # One cycle at a time on this database, also across processes (two `moonbot run`).
+        async with self._cycle_turn, self.db.exclusive("pipeline"):
+            self._follow_champion()
+            await self.tracker.sync_kols()
+            async with self._signal_turn:
+                earlier = await settle(
+                    self.db, self.scorer, self.settings, self.horizon, self.candles
+                )
+            poll = await self.tracker.poll(until)
+            async with self._signal_turn:
+                settled = (
+                    await settle(self.db, self.scorer, self.settings, self.horizon, self.candles)
+                    or Settled()
+                )
+            early, self._early = self._early, []
+        steps = [s for s in (earlier, *early, settled) if s is not None]
+        events = [e for step in steps for e in step.events]
         failed = [*poll.failed_wallets, *poll.unfinished_wallets, *settled.failed]
         return CycleReport(
             until=until,
             new_trades=len(poll.new_trades),
             events=events,
             new_signals=len({e.signal_id for e in events if e.opened}),
-            new_alerts=settled.alerts + (earlier.alerts if earlier else 0),
+            new_alerts=sum(step.alerts for step in steps),
             labeled=settled.labeled + (earlier.labeled if earlier else 0),
             left_for_next=tuple(failed),
+        )
+
+    async def _polled_early(self, trades: list[TradeRecord]) -> None:
+        """One wallet's trades just stored by a live poll: their tokens, signals and alerts now."""
+        await self.tracker.prepare({t.mint for t in trades}, datetime.now(UTC))
+        async with self._signal_turn:
+            settled = await settle_trades(self.db, self.scorer, self.settings, trades)
+        self._early.append(settled)
+        if settled.alerts and self.alerts_hook is not None:
+            await self.alerts_hook()
+
+    async def store_pushed(self, trades: list[TradeRecord]) -> Settled:
+        """Store pushed trades and their market rows, then their signal step (alerts written)
+        and, when it wrote any, wake ``alerts_hook`` (the faces' senders)."""
+        stored = await self.tracker.ingest(trades, datetime.now(UTC))
+        async with self._signal_turn:
+            settled = await settle_trades(self.db, self.scorer, self.settings, stored.new_trades)
+        if settled.alerts and self.alerts_hook is not None:
+            waking = asyncio.create_task(self.alerts_hook())
+            self._wakes.add(waking)
+            waking.add_done_callback(self._wakes.discard)
+        return settled
+
+    # --- push (engine.sources.push; the poll stays on as reconciliation) ---------------------
+
+    async def start_push(self) -> bool:
+        """Start the push source ``settings.push_mode`` names over the tracked wallets; False
+        when push is off. ``UserError`` (one line) when it cannot run with these settings."""
+        from engine.sources.push.factory import push_source
+        from engine.sources.push.ingest import PushIngest, PushReader
+
+        if self.settings.push_mode == "none" or self._push is not None:
+            return self._push is not None
+        source = self.tracker.source
+        if self.settings.source != "rpc" or not isinstance(source, PushReader):
+            raise UserError("push needs the live source: set MOONBOT_SOURCE=rpc")
+        wallets = list(await kols.tracked_cursors(self.db))
+        self._push_wallets = set(wallets)
+        try:
+            push = push_source(self.settings, wallets, tracked=lambda: self._push_wallets)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if push is None:
+            return False
+        self._push = PushIngest(
+            push, source, self.store_pushed, retry_for_s=self.settings.push_fetch_retry_seconds
+        )
+        await self._push.start()
+        return True
+
+    async def stop_push(self) -> None:
+        if self._push is not None:
+            push, self._push = self._push, None
+            await push.stop()
+
+    def push_down(self) -> bool:
+        """Whether the push source is down, so that the poll must run often (the fallback)."""
+        return self._push is not None and self._push.push.health().state in ("down", "stopped")
+
+    async def fallback_poll(self) -> CycleReport | None:
+        """A poll while push is down, unless one is running or ran within
+        ``push_fallback_poll_seconds``; None when not needed now."""
+        if not self.push_down() or self._cycle_turn.locked():
+            return None
+        polled = await last_poll(self.db)
+        gap = self.settings.push_fallback_poll_seconds
+        if polled is not None and datetime.now(UTC) - polled < timedelta(seconds=gap):
+            return None
+        return await self.poll()
+
+    async def feed_status(self) -> FeedStatus | None:
+        """The live source's intake for /status (None for the replayed market)."""
+        from engine.sources.net.meter import credits_per_hour
+
+        if self.settings.source != "rpc":
+            return None
+        usage = getattr(self._source, "usage", None)
+        calls: dict[str, float] = usage() if usage is not None else {}
+        polled = await last_poll(self.db)
+        health = self._push.push.health() if self._push is not None else None
+        counters = self._push.counters if self._push is not None else None
+        return FeedStatus(
+            push_mode=self.settings.push_mode,
+            push_state=health.state if health is not None else "off",
+            down_since=health.down_since if health is not None else None,
+            last_notification=health.counters.last_notification_at if health else None,
+            notifications=health.counters.notifications if health else 0,
+            stored=counters.stored if counters else 0,
+            left_to_poll=counters.left_to_poll if counters else 0,
+            fallback=self.push_down(),
+            reconciliation_lag_s=(
+                (datetime.now(UTC) - polled).total_seconds() if polled is not None else None
+            ),
+            calls_per_hour=calls,
+            credits_per_hour=credits_per_hour(calls),
+            credit_budget_per_month=self.settings.rpc_credit_budget_per_month,
         )
 
     async def poll(self) -> CycleReport:
@@ -278,11 +490,13 @@ class MoonbotService:
         """Rebuild every KOL's positions and peaks from the stored trades and snapshots."""
         return await refresh_positions(self.db, list(await kols.kol_names(self.db)))
 
-    async def retrain(self, params: dict[str, Any] | None = None) -> TrainReport:
+    async def retrain(
+        self, params: dict[str, Any] | None = None, progress: Progress | None = None
+    ) -> TrainReport:
         """Train a candidate on the labeled signals, compare, promote or keep the champion."""
         from engine.learning.training import labeled_dataset, record_model, train_and_compare
 
-        async with self._train_lock:
+        async with self._train_lock, locks.held(locks.training(self.settings.data_dir)):
             ds = await labeled_dataset(self.db)
             report = await asyncio.to_thread(
                 train_and_compare,
@@ -291,6 +505,8 @@ class MoonbotService:
                 holdout_fraction=self.settings.holdout_fraction,
                 min_gain=self.settings.promote_min_logloss_gain,
                 params=params,
+                progress=progress,
+                threex=True,  # the 3x+ net too, on the same split (issue 13)
             )
             await record_model(self.db, self.registry.get(report.version), report)
             if report.promoted:
@@ -302,8 +518,9 @@ class MoonbotService:
     async def predict(self, mint_text: str) -> Prediction:
         from engine.signals.features import compute_features
         from engine.signals.inputs import token_state
+        from engine.signals.pasted import resolve_mint
 
-        mint = validate_address(mint_text, "mint")
+        mint = await resolve_mint(self.db, mint_text)  # a mint, $SYMBOL or a site's URL
         now = await self.now()
         token, inputs, signal, outcome = await token_state(self.db, mint, now)
         self.scorer.require_model()
@@ -317,6 +534,12 @@ class MoonbotService:
             score=self.scorer.score(features),
             signal_ts=signal.ts if signal else None,
             outcome_label=outcome.label if outcome else None,
+            at_signal=stored_score(signal) if signal else None,
+            outcome_multiple=(
+                outcome.max_mcap / signal.entry_mcap
+                if outcome and signal and signal.entry_mcap
+                else None
+            ),
         )
 
     async def kol(self, query: str) -> KolProfile:
@@ -325,9 +548,11 @@ class MoonbotService:
         row = await kols.find_kol(self.db, query)
         positions = await positions_of(self.db, row.wallet)
         stats = compute_stats(positions)
-        forecasts = await asyncio.to_thread(
-            kol_forecasts, await all_closed_positions(self.db), row.wallet, await self.now()
-        )
+        forecasts = []
+        if row.active and stats.n_closed > 0:  # no forecast for a removed KOL or without history
+            forecasts = await asyncio.to_thread(
+                kol_forecasts, await all_closed_positions(self.db), row.wallet, await self.now()
+            )
         return KolProfile(
             wallet=row.wallet,
             name=row.name,
@@ -339,6 +564,7 @@ class MoonbotService:
             recent=positions[-5:][::-1],
             signals_triggered=await signals_triggered(self.db, row.wallet),
             forecasts=forecasts,
+            tracked=row.active,
         )
 
     async def _labeled(self, what: str) -> Dataset:
@@ -361,10 +587,15 @@ class MoonbotService:
         if stored is not None:
             return stored
         return await asyncio.to_thread(
-            build_insights, ds, self.scorer.model, self.scorer.version, self.settings.reports_dir
+            build_insights,
+            ds,
+            self.scorer.model,
+            self.scorer.version,
+            self.settings.reports_dir,
+            self.settings.insights_min_labeled,
         )
 
-    async def report(self) -> WeeklyReport:
+    async def report(self, progress: Progress | None = None) -> WeeklyReport:
         """Write this week's report (charts) under the reports directory."""
         from engine.learning.report import write_report
         from engine.tracking.kolforecast import leaderboard
@@ -382,24 +613,50 @@ class MoonbotService:
             board,
             self.settings.reports_dir,
             now,
+            progress,
+            min_labeled=self.settings.insights_min_labeled,
         )
 
-    async def backtest(self) -> BacktestSummary:
+    async def backtest(self, progress: Progress | None = None) -> BacktestSummary:
         """Walk-forward backtest on the labeled signals; the chart goes to the week's report dir."""
-        from engine.learning.backtest import run_backtest
+        from engine.learning.backtest import diamond_hand_buys, run_backtest
         from engine.learning.report import week_of
         from engine.learning.training import labeled_dataset
 
         ds = await labeled_dataset(self.db)
         directory = self.settings.reports_dir / week_of(await self.now())
-        bt = await asyncio.to_thread(run_backtest, ds, directory)
+        dh = await diamond_hand_buys(
+            self.db,
+            ds,
+            window=timedelta(hours=self.settings.signal_window_hours),
+            dh_threshold=self.settings.diamond_hand_threshold,
+            dh_min_positions=self.settings.diamond_hand_min_positions,
+        )
+        bt = await asyncio.to_thread(
+            partial(
+                run_backtest,
+                ds,
+                directory,
+                None,
+                progress,
+                diamond_hand=dh,
+                threshold=self.settings.alert_score_threshold,
+            )
+        )
         r = bt.result
         all_signals, alerted = (
             BacktestGroup(g.n, g.share_2x, g.share_2x_ci, g.multiple, g.multiple_ci)
             for g in (r.overall_all, r.overall_alerted)
         )
         return BacktestSummary(
-            r.score_name, r.threshold, len(r.weeks), all_signals, alerted, bt.chart
+            r.score_name,
+            r.threshold,
+            len(r.weeks),
+            all_signals,
+            alerted,
+            bt.chart,
+            rules=bt.rules,
+            alert_threshold=bt.threshold,
         )
 
     async def status(self) -> StatusReport:
@@ -423,8 +680,57 @@ class MoonbotService:
             model_version=self.scorer.version,
             model_metrics=await champion_metrics(self.db),
             jobs=self.job_status() if self.job_status is not None else [],
+            feed=await self.feed_status(),
             model_note=self.scorer.note,
         )
+
+    async def dashboard(self, n_signals: int = 50, n_kols: int = 20) -> DashboardView:
+        """What ``moonbot dashboard`` shows, read in one call (nothing is written)."""
+        from engine.signals.recent import model_runs, recent_signals
+
+        names = await kols.kol_names(self.db)
+        stats = await all_stats(self.db)
+        ranked = sorted(
+            ((w, st) for w, st in stats.items() if w in names),
+            key=lambda ws: (ws[1].diamond_hand_score is None, -(ws[1].diamond_hand_score or 0.0)),
+        )
+        status = await self.status()
+        # the source the database holds (its mark), not this process's setting
+        status = dataclasses.replace(status, source=await self.db.recall("source") or status.source)
+        live = bool(status.jobs)
+        return DashboardView(
+            jobs=status.jobs if live else await self.recorded_jobs(),
+            jobs_live=live,
+            status=status,
+            signals=await recent_signals(self.db, n_signals),
+            leaderboard=[RankedKol(names[w], w, st) for w, st in ranked[:n_kols]],
+            tracked=await self.track_list(),
+            models=await model_runs(self.db),
+            report=latest_report(self.settings.reports_dir),
+        )
+
+    async def record_job(self, job: JobStatus) -> None:
+        """Keep a scheduled job's last run in the database (what ``recorded_jobs`` reads)."""
+        from engine.storage.jobruns import record_run
+
+        await record_run(
+            self.db,
+            job.name,
+            last_run=job.last_run,
+            last_result=job.last_result,
+            ok=job.ok,
+            next_run=job.next_run,
+            recorded_at=datetime.now(UTC),
+        )
+
+    async def recorded_jobs(self) -> list[JobStatus]:
+        """The jobs' last runs as the scheduler (``moonbot run``) recorded them."""
+        from engine.storage.jobruns import recorded_runs
+
+        return [
+            JobStatus(name, r["last_run"], r["last_result"], r["ok"], r["next_run"])
+            for name, r in (await recorded_runs(self.db)).items()
+        ]
 
     async def pending_alerts(self, channel: str | None = None) -> list[AlertView]:
         return await outbox.pending(self.db, channel)
@@ -435,17 +741,39 @@ class MoonbotService:
         return await outbox.deliver(self.db, channel, send, now=datetime.now(UTC))
 
     async def track_add(self, wallet: str, name: str | None, tier: str) -> TrackChange:
-        return await kols.add_kol(self.db, wallet, name, tier)
+        change = await kols.add_kol(self.db, wallet, name, tier)
+        if change.kol.wallet not in self._push_wallets:
+            self._push_wallets.add(change.kol.wallet)  # a webhook attributes it from now on
+            await self._resubscribe()
+        return change
 
     async def track_remove(self, wallet: str) -> TrackedKol:
-        return await kols.remove_kol(self.db, wallet)
+        kol = await kols.remove_kol(self.db, wallet)
+        if kol.wallet in self._push_wallets:
+            self._push_wallets.discard(kol.wallet)
+            await self._resubscribe()
+        return kol
+
+    async def _resubscribe(self) -> None:
+        """WebSocket subscriptions are made per wallet at start: start them again for the new
+        list (the poll covers the moment between)."""
+        if self._push is not None and self.settings.push_mode in ("logs", "helius"):
+            await self.stop_push()
+            await self.start_push()
 
     async def track_list(self) -> list[TrackedKol]:
         return await kols.list_kols(self.db)
 
-    async def track_backfill(self, wallet: str, days: int) -> BackfillReport:
+    async def track_backfill(
+        self, wallet: str, days: int, progress: Progress | None = None
+    ) -> BackfillReport:
         return await kols.backfill(
-            self.db, self.tracker.source, wallet, days=days, now=await self.now()
+            self.db,
+            self.tracker.source,
+            wallet,
+            days=days,
+            now=await self.now(),
+            progress=progress,
         )
 
     async def set_alerts(
@@ -459,6 +787,42 @@ class MoonbotService:
             default_threshold=self.settings.alert_score_threshold,
         )
 
+    async def performance(self, days: int) -> AlertPerformance:
+        """How the alerts sent over the last ``days`` did (``/performance``)."""
+        from engine.signals.performance import alert_performance
+
+        if not 1 <= days <= 365:
+            raise UserError(f"the window is 1 to 365 days, not {days}")
+        return await alert_performance(self.db, await self.now(), days)
+
+    async def weekly_extras(self, weekly: WeeklyReport) -> WeeklyExtras:
+        """Last week's insights, this week's alert recap and the latest backtest (``backtest``
+        saves one in the week's directory), for the weekly post."""
+        from engine.learning.backtest import load_summary
+        from engine.learning.weekly import previous_insights
+
+        return WeeklyExtras(
+            previous=previous_insights(self.settings.reports_dir, weekly.week),
+            recap=await self.performance(7),
+            rules=load_summary(weekly.directory),
+        )
+
+    async def alert_settings(self, channel: str) -> ChannelAlerts:
+        """A channel's alert settings as they are (``/alerts status``)."""
+        from engine.signals.performance import channel_settings
+
+        return await channel_settings(self.db, channel, self.settings.alert_score_threshold)
+
+    async def leaderboard(self, n: int = 10) -> list[RankedKol]:
+        """The tracked KOLs by Diamond Hand score, highest first (``/kols``)."""
+        names = {k.wallet: k.name for k in await self.track_list()}
+        stats = await all_stats(self.db)
+        ranked = sorted(
+            ((w, st) for w, st in stats.items() if w in names),
+            key=lambda ws: (ws[1].diamond_hand_score is None, -(ws[1].diamond_hand_score or 0.0)),
+        )
+        return [RankedKol(names[w], w, st) for w, st in ranked[:n]]
+
     async def subscribed_channels(self, prefix: str) -> list[str]:
         """Channels (e.g. every "telegram:" chat) with alerts and reports turned on."""
         return await outbox.subscribed_channels(self.db, prefix)
@@ -468,7 +832,7 @@ class MoonbotService:
     async def train_from_file(self, path: Path) -> FileTrainReport:
         from engine.learning import modelops
 
-        async with self._train_lock:
+        async with self._train_lock, locks.held(locks.training(self.settings.data_dir)):
             result = await asyncio.to_thread(
                 modelops.train_from_file,
                 self.registry,
@@ -484,11 +848,13 @@ class MoonbotService:
 
         return await asyncio.to_thread(modelops.evaluate_file, self.registry, path, version)
 
-    async def predict_file(self, path: Path, out_path: Path, version: str | None) -> PredictionFile:
+    async def predict_file(
+        self, path: Path, out_path: Path, version: str | None, progress: Progress | None = None
+    ) -> PredictionFile:
         from engine.learning import modelops
 
         return await asyncio.to_thread(
-            modelops.predict_file, self.registry, path, out_path, version
+            modelops.predict_file, self.registry, path, out_path, version, progress
         )
 
     async def list_models(self) -> list[ModelView]:

@@ -12,6 +12,7 @@ from typing import Any
 from engine.learning.labels import CLASS_SHORT, CLASSES
 from engine.signals.opening import SignalEvent
 from engine.signals.outbox import AlertView, ChannelAlerts, Delivery, SendAlert
+from engine.signals.recent import AlertSummary, ModelRun, SignalSummary
 from engine.signals.scoring import Reason, Score, usd
 from engine.tracking.kols import BackfillReport, TrackChange, TrackedKol
 from engine.tracking.kolstats import KolStats
@@ -20,6 +21,8 @@ from engine.tracking.positions import PositionState
 __all__ = [
     "CLASSES",
     "CLASS_SHORT",
+    "AlertSummary",
+    "AlertPerformance",
     "AlertView",
     "BacktestGroup",
     "BacktestSummary",
@@ -28,17 +31,21 @@ __all__ = [
     "ClassRate",
     "CycleReport",
     "Delivery",
+    "DashboardView",
     "DemoWorld",
     "Evaluation",
+    "FeedStatus",
     "FileTrainReport",
     "InsightsReport",
     "JobStatus",
     "KolForecast",
     "KolProfile",
     "KolStats",
+    "ModelRun",
     "ModelView",
     "ParsedTx",
     "PatternView",
+    "PerformanceGroup",
     "PositionState",
     "Prediction",
     "PredictionFile",
@@ -46,13 +53,20 @@ __all__ = [
     "RankedKol",
     "Reason",
     "RecentSignal",
+    "RuleStats",
+    "ReportCharts",
     "Score",
     "SendAlert",
     "SignalEvent",
+    "BandRate",
+    "Question",
+    "ThreeXReport",
+    "SignalSummary",
     "StatusReport",
     "TrackChange",
     "TrackedKol",
     "TrainReport",
+    "WeeklyExtras",
     "WeeklyReport",
     "usd",
 ]
@@ -78,9 +92,13 @@ class Prediction:
     name: str
     as_of: datetime
     features: dict[str, float]
-    score: Score
+    score: Score  # re-scored now, from the data as of ``as_of``
     signal_ts: datetime | None
     outcome_label: int | None
+    # The score, odds and reasons stored when the signal was scored (None: no signal yet), and
+    # the max multiple it reached once labeled.
+    at_signal: Score | None = None
+    outcome_multiple: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +121,8 @@ class KolProfile:
     is_diamond_hand: bool
     recent: list[PositionState]
     signals_triggered: int
-    forecasts: list[KolForecast]
+    forecasts: list[KolForecast]  # empty for a removed KOL and one without closed positions
+    tracked: bool = True  # False: removed with /track remove (its history is kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +137,24 @@ class JobStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """How trades come in, for /status: the push source, the poll behind it, the RPC budget."""
+
+    push_mode: str  # "none", "logs", "helius", "webhook"
+    push_state: str  # "off", "idle", "connected", "reconnecting", "down", "stopped"
+    down_since: datetime | None
+    last_notification: datetime | None
+    notifications: int  # notifications received (duplicates and failed ones included)
+    stored: int  # notified transactions read and stored
+    left_to_poll: int  # notified transactions the poll has to repair
+    fallback: bool  # the push source is down: the poll runs every push_fallback_poll_seconds
+    reconciliation_lag_s: float | None  # how far behind now the last completed poll reached
+    calls_per_hour: dict[str, float]  # JSON-RPC calls by method over the last hour
+    credits_per_hour: dict[str, float]  # estimated provider credits by method (Helius prices)
+    credit_budget_per_month: float  # 0: none set
+
+
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     source: str
     as_of: datetime | None
@@ -126,6 +163,7 @@ class StatusReport:
     model_metrics: dict[str, Any]
     jobs: list[JobStatus]
     model_note: str | None = None  # e.g. the champion is damaged and an earlier model scores
+    feed: FeedStatus | None = None  # the live source's intake (None for the simulated market)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +199,29 @@ class RankedKol:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportCharts:
+    """The newest weekly report's charts (PNG files), by name."""
+
+    week: str
+    charts: dict[str, Path]
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardView:
+    """Everything ``moonbot dashboard`` shows, read in one call."""
+
+    status: StatusReport
+    signals: list[SignalSummary]
+    leaderboard: list[RankedKol]
+    tracked: list[TrackedKol]
+    models: list[ModelRun]
+    report: ReportCharts | None
+    # the scheduler's jobs: live when this process runs them, else as `moonbot run` recorded
+    jobs: list[JobStatus]
+    jobs_live: bool
+
+
+@dataclass(frozen=True, slots=True)
 class RecentSignal:
     mint: str
     symbol: str
@@ -169,6 +230,19 @@ class RecentSignal:
 
 
 # --- learning results -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeXReport:
+    """The 3x+ net trained beside the outcome model (engine.learning.threex): its version (None
+    when it could not be trained), whether it was promoted and why, and its holdout metrics
+    (binary log-loss, AUC, precision/recall at its threshold with intervals, the base rate's
+    and the outcome model's log-loss)."""
+
+    version: str | None
+    promoted: bool
+    reason: str
+    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -182,6 +256,11 @@ class TrainReport:
     reason: str
     champion_version: str | None = None
     champion_metrics: dict[str, float] = field(default_factory=dict)
+    # the class-frequency prior of the training rows on the same holdout (issue 13)
+    prior_metrics: dict[str, float] = field(default_factory=dict)
+    objective: str | None = None  # the shape chosen on validation rows: aft or softprob
+    prior_weight: float = 0.0  # the prior's weight in the candidate's probabilities
+    threex: ThreeXReport | None = None  # the 3x+ net trained with it (/retrain, weekly job)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -194,6 +273,17 @@ class TrainReport:
             "reason": self.reason,
             "champion_version": self.champion_version,
             "champion_metrics": self.champion_metrics,
+            "prior_metrics": self.prior_metrics,
+            "objective": self.objective,
+            "prior_weight": self.prior_weight,
+            "threex": None
+            if self.threex is None
+            else {
+                "version": self.threex.version,
+                "promoted": self.threex.promoted,
+                "reason": self.threex.reason,
+                "metrics": self.threex.metrics,
+            },
         }
 
 
@@ -246,6 +336,37 @@ class InsightsReport:
     losing: list[PatternView]
     chart_path: Path | None
     week: str | None = None  # the weekly report these come from; None: computed just now
+    # issue 13: "too small to tell" below the configured labeled count (then no drivers and no
+    # patterns are claimed), and how many held-out signals (after the model's training window)
+    # the drivers were tested on
+    note: str | None = None
+    n_heldout: int = 0
+    questions: list[Question] = field(default_factory=list)  # the five questions (issue 13)
+
+
+@dataclass(frozen=True, slots=True)
+class BandRate:
+    """One band of signals in an answer: its label, how many, how many hit the event, and the
+    rate's 95% Wilson interval."""
+
+    label: str
+    n: int
+    hits: int
+    ci: tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One of the five questions (engine.learning.questions) answered from the data: the event's
+    rate per band (``rows``; a second breakdown in ``extra``), or ``note`` saying why the data
+    cannot tell yet."""
+
+    title: str
+    event: str
+    rows: list[BandRate]
+    note: str | None = None
+    extra_event: str | None = None
+    extra: list[BandRate] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +375,16 @@ class WeeklyReport:
     directory: Path
     insights: InsightsReport
     charts: dict[str, Path]
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyExtras:
+    """What the weekly post adds to the insights: last week's (None: no earlier report), this
+    week's alerts and how they did, the latest backtest of the alert rule (empty: none run)."""
+
+    previous: InsightsReport | None
+    recap: AlertPerformance
+    rules: list[RuleStats]
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +400,50 @@ class BacktestGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class PerformanceGroup:
+    """Sent alerts of one channel (or all): how many, how many labeled, and of the labeled the
+    2x / 10x / rug counts with Wilson 95% intervals, the best and worst (symbol, multiple)."""
+
+    name: str
+    alerts: int
+    labeled: int
+    hits_2x: int
+    share_2x_ci: tuple[float, float]
+    hits_10x: int
+    share_10x_ci: tuple[float, float]
+    rugs: int
+    rug_ci: tuple[float, float]
+    best: tuple[str, float] | None
+    worst: tuple[str, float] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPerformance:
+    days: int
+    as_of: datetime
+    overall: PerformanceGroup
+    channels: list[PerformanceGroup]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleStats:
+    """One alert set of the backtest: counts, per-day rate, and shares with 95% intervals."""
+
+    name: str
+    alerts: int
+    per_day: float
+    hits_2x: int
+    share_2x: float
+    share_2x_ci: tuple[float, float]
+    hits_10x: int
+    share_10x: float
+    share_10x_ci: tuple[float, float]
+    rugs: int
+    rug_share: float
+    rug_share_ci: tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
 class BacktestSummary:
     score_name: str
     threshold: float | None
@@ -276,6 +451,10 @@ class BacktestSummary:
     all_signals: BacktestGroup
     alerted: BacktestGroup
     chart: Path
+    # The alert rule that runs against the rule alone, the model alone and all signals
+    # (engine.learning.backtest), at the conviction threshold ``alert_threshold``.
+    rules: tuple[RuleStats, ...] = ()
+    alert_threshold: int | None = None
 
 
 @dataclass(slots=True)
@@ -290,6 +469,8 @@ class Evaluation:
     version: str
     metrics: dict[str, float]  # log_loss, accuracy, auc_2x, auc_10x, n
     warnings: list[str] = field(default_factory=list)
+    # the model's training class frequencies (its prior) scored on the same rows (issue 13)
+    prior_metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -168,6 +168,10 @@ class BacktestResult:
         return pd.DataFrame(rows, index=pd.Index(["all signals", "alerted"], name="group"))
 
 
+def _no_progress(done: int, total: int) -> None:
+    return None
+
+
 def walk_forward(
     frame: pd.DataFrame,
     model_factory: Callable[[], ProbaModel],
@@ -180,6 +184,7 @@ def walk_forward(
     multiple_col: str = "multiple",
     min_train_rows: int = 200,
     label_horizon: pd.Timedelta = DEFAULT_HORIZON,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Walk-forward backtest of ``model_factory`` on ``frame`` (see the module docstring).
 
@@ -187,7 +192,8 @@ def walk_forward(
     ``multiple_col`` (max multiple; rows without one are dropped). ``features`` defaults to
     every other column. Rows are put in time order (stable). A week is scored only once at least
     ``min_train_rows`` labeled signals are available before it. ``alert_share``, when given,
-    replaces ``threshold`` (exactly one of them must be set).
+    replaces ``threshold`` (exactly one of them must be set). ``progress(done, total)`` is
+    called before each week and once at the end (a face draws it).
     """
     if (threshold is None) == (alert_share is None):
         raise ValueError("set exactly one of threshold and alert_share")
@@ -219,7 +225,10 @@ def walk_forward(
 
     rows: list[dict[str, Any]] = []
     scored: list[pd.DataFrame] = []
-    for start in np.unique(week_values):
+    weeks_all = np.unique(week_values)
+    report = progress or _no_progress
+    for done, start in enumerate(weeks_all):
+        report(done, len(weeks_all))  # weeks finished so far
         train = ts_values <= start - label_horizon.to_timedelta64()
         n_train = int(train.sum())
         if n_train < min_train_rows:
@@ -256,6 +265,7 @@ def walk_forward(
                 }
             )
         )
+    report(len(weeks_all), len(weeks_all))
     columns = ["week", "n_train", "threshold"] + [f"{g}_{c}" for g in GROUPS for c in STAT_COLUMNS]
     weeks = pd.DataFrame(rows, columns=columns)
     signals = (

@@ -1,4 +1,13 @@
-"""SHAP explanations of the outcome model, by XGBoost's exact TreeSHAP (``pred_contribs``).
+"""SHAP explanations of the outcome model.
+
+Two implementations of the same exact TreeSHAP, each where it fits (issue 13):
+
+- ``shap_values`` / ``global_importance`` (the report's global explanation, its beeswarm and
+  ``/insights``' top features): the ``shap`` package's ``shap.TreeExplainer`` on the booster,
+  the standard tool.
+- ``shap_contributions`` (with the bias column) is XGBoost's own ``pred_contribs``; the
+  per-request fast path, ``top_reasons``, reads per-leaf tables (``ml.treeshap``) that
+  ``tests/ml/test_explain_shap.py`` shows equal to ``shap.TreeExplainer`` within 1e-6.
 
 Units: SHAP values explain the booster's per-class *margin* (log-odds before the softmax), so
 ``bias + sum(contributions) == margin`` for every row and class. The prior correction of
@@ -89,8 +98,24 @@ def shap_contributions(model: OutcomeModel, X: pd.DataFrame) -> np.ndarray:
 
 
 def shap_values(model: OutcomeModel, X: pd.DataFrame) -> np.ndarray:
-    """Per-class SHAP values in margin units, shape ``(n, 6, n_features)`` (bias dropped)."""
-    return shap_contributions(model, X)[:, :, :-1]
+    """Per-class SHAP values in margin units, shape ``(n, 6, n_features)`` (bias dropped), by
+    ``shap.TreeExplainer`` on the booster (``aft``: its one output ``mu``, shared out to the
+    classes by the rescale rule of the module docstring)."""
+    import shap  # heavy: only when a report or /insights explains the model
+
+    matrix = model.to_matrix(X)
+    n_rows, n_features = matrix.shape
+    if n_rows == 0:
+        return np.zeros((0, N_CLASSES, n_features), dtype=np.float64)
+    explainer = shap.TreeExplainer(model.booster_)
+    raw = np.asarray(explainer.shap_values(matrix), dtype=np.float64)
+    if model.aft_scale_ is None:
+        return np.ascontiguousarray(raw.reshape(n_rows, n_features, N_CLASSES).transpose(0, 2, 1))
+    phi = raw.reshape(n_rows, n_features)
+    bias = np.full(n_rows, float(np.asarray(explainer.expected_value).reshape(-1)[0]))
+    slopes = _class_slopes(model, bias + phi.sum(axis=1), bias)
+    values: np.ndarray = slopes[:, :, None] * phi[:, None, :]
+    return values
 
 
 def _tables(model: OutcomeModel) -> PathTables | None:

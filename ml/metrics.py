@@ -48,7 +48,8 @@ def accuracy(probs: Any, y: Any) -> float:
 
 
 def auc(scores: Any, truth: Any) -> float:
-    """ROC AUC of ``scores`` for the boolean ``truth`` (ties count one half).
+    """ROC AUC of ``scores`` for the boolean ``truth`` (ties count one half), by scikit-learn's
+    ``roc_auc_score``.
 
     Equals the probability that a random positive scores above a random negative (Mann-Whitney
     U / (n_pos * n_neg)). NaN when only one class is present.
@@ -60,15 +61,11 @@ def auc(scores: Any, truth: Any) -> float:
     if np.isnan(s).any():
         raise ValueError("scores contain NaN")
     n_pos = int(t.sum())
-    n_neg = len(t) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if n_pos == 0 or n_pos == len(t):
         return math.nan
-    uniq, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
-    # mid-rank (1-based) of each group of tied scores
-    midranks = np.cumsum(counts) - (counts - 1) / 2.0
-    ranks = midranks[inverse]
-    u = ranks[t].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
+    from sklearn.metrics import roc_auc_score  # loaded with the first score, not at import
+
+    return float(roc_auc_score(t, s))
 
 
 def p_at_least(probs: Any, min_class: int) -> np.ndarray:
@@ -126,3 +123,27 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     lower = 0.0 if successes == 0 else max(0.0, centre - half)  # exact at the edges
     upper = 1.0 if successes == n else min(1.0, centre + half)
     return (lower, upper)
+
+
+# Share of small_win's log-interval [ln 1.5, ln 5) at or above ln 3: P(3x+) from class
+# probabilities assumes the multiple is log-uniform inside that class (the classes do not split
+# at 3x). The 3x+ net predicts it directly.
+THREEX_SHARE_OF_SMALL_WIN = (math.log(5.0) - math.log(3.0)) / (math.log(5.0) - math.log(1.5))
+
+
+def p_threex(probs: Any) -> np.ndarray:
+    """P(max multiple >= 3) from six class probabilities: P(>= 5x) plus the share of small_win
+    above 3x (``THREEX_SHARE_OF_SMALL_WIN``), shape ``(n,)``."""
+    p = np.asarray(probs, dtype=np.float64)
+    return np.asarray(p_at_least(p, 2) + THREEX_SHARE_OF_SMALL_WIN * p[:, 1])
+
+
+def binary_log_loss(p: Any, truth: Any) -> float:
+    """Mean binary log-loss of probabilities ``p`` for the boolean ``truth`` (clipped at 1e-15)."""
+    q = np.clip(np.asarray(p, dtype=np.float64), EPS, 1.0 - EPS)
+    t = np.asarray(truth, dtype=bool)
+    if q.shape != t.shape or q.ndim != 1 or len(q) == 0:
+        raise ValueError(
+            f"p and truth must be 1-D of equal, non-zero length: {q.shape} vs {t.shape}"
+        )
+    return float(-np.mean(np.where(t, np.log(q), np.log1p(-q))))

@@ -1,9 +1,23 @@
 """Outcome model: XGBoost over the six outcome classes, with calibrated probabilities.
 
-Two objectives, the same interface (six class probabilities, per-class SHAP values):
+Two objectives, the same interface (six class probabilities, per-class SHAP values), and a
+third setting that chooses between them on data:
 
-- ``objective="aft"`` (the default, chosen by measurement: ``bench/bench_quality.py``): a
-  distributional model of the max multiple itself. XGBoost ``survival:aft`` with normal errors fits
+- ``objective="auto"`` (the default, issue 13): the shape is not assumed. On the training rows'
+  own time-ordered validation split (the newest ``validation_fraction``) it fits ``aft`` and
+  ``softprob`` with early stopping, blends each with the training class-frequency prior
+  (``p = (1 - a) * p_model + a * prior``, ``a`` in [0, 1] fitted on the same validation rows: the
+  prior itself is ``a = 1``), and keeps the blend with the lowest validation log-loss. The winner
+  is then refitted on *all* training rows with the chosen number of rounds (scaled by the row
+  ratio), its loss scale and ``s`` (``aft``) and its ``a``. On data whose features carry no
+  signal ``a`` goes to 1 and the model is the prior; where the outcome is log-normal it picks
+  ``aft``; with a rug point mass and a heavy tail ``softprob`` (``bench/bench_quality.py``). A
+  winner whose gain over the prior on those rows is within one standard error of zero (paired
+  per-row log-loss) is replaced by the prior itself (``a = 1``).
+  The older half of the validation rows stops the boosting, the newer half chooses. ``selection_``
+  keeps every candidate's log-loss on those rows and its ``a``.
+
+- ``objective="aft"``: a distributional model of the max multiple itself. XGBoost ``survival:aft`` with normal errors fits
   ``log(max multiple) ~ Normal(mu(x), s)``; a multiple under 1x is left-censored ("somewhere below
   1x"), a row with a label but no multiple is interval-censored between its class boundaries. The
   class probabilities are ``Phi((log b_k - mu) / s) - Phi((log b_(k-1) - mu) / s)``. The loss
@@ -42,7 +56,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -58,6 +72,7 @@ from ml.frame import as_labels, feature_names_of
 from ml.frame import to_matrix as frame_to_matrix
 from ml.metrics import log_loss
 from ml.params import Params
+from ml.prior import class_frequencies
 from ml.sidecar import (
     MODEL_FILE,
     library_versions,
@@ -73,7 +88,9 @@ _VALID_METRIC = "calibrated_mlogloss"
 SMALL_BATCH_ROWS = 512
 
 ClassWeighting = Literal["balanced"] | None
-Objective = Literal["aft", "softprob"]
+Objective = Literal["auto", "aft", "softprob"]
+FittedObjective = Literal["aft", "softprob"]
+OBJECTIVES: tuple[FittedObjective, ...] = ("aft", "softprob")
 
 # AFT: loss scales tried (the one with the best validation log-loss is kept), and the class
 # boundaries on the log scale with their open ends.
@@ -104,7 +121,8 @@ _PARAM_NAMES: tuple[str, ...] = (
 
 
 class OutcomeModel(Params):
-    """XGBoost over ``ml.classes.CLASSES`` (``aft`` or ``multi:softprob``, always 6 columns).
+    """XGBoost over ``ml.classes.CLASSES`` (``aft``, ``multi:softprob`` or the one of them chosen
+    on validation rows, ``auto``; always 6 columns).
 
     Follows scikit-learn's conventions: ``__init__`` stores parameters, ``fit`` learns the
     attributes ending in ``_`` and returns ``self``, ``predict_proba`` columns follow ``classes_``.
@@ -113,7 +131,11 @@ class OutcomeModel(Params):
     iteration), ``classes_`` (``np.arange(6)``), ``best_iteration_``, ``best_score_`` (validation
     log loss at the best iteration, or None without a validation split), ``class_weights_`` (shape
     ``(6,)``; ones for ``aft``), ``aft_scale_`` (the fitted ``s``; None for ``softprob``),
-    ``n_train_`` / ``n_valid_`` (rows in each split), ``evals_result_``.
+    ``n_train_`` / ``n_valid_`` (rows in each split), ``evals_result_``; ``objective_`` (the fitted
+    objective, ``aft`` or ``softprob``), ``prior_`` (training class frequencies), ``blend_`` (the
+    prior's weight ``a`` in the probabilities; 0 for ``aft`` / ``softprob``), ``selection_`` (for
+    ``auto``: validation log-loss per candidate, ``{}`` otherwise). With ``auto`` ``n_train_`` is
+    every row (the refit) and ``n_valid_`` the validation rows the choice was made on.
     """
 
     param_names = _PARAM_NAMES
@@ -121,7 +143,7 @@ class OutcomeModel(Params):
     def __init__(
         self,
         *,
-        objective: Objective = "aft",
+        objective: Objective = "auto",
         n_estimators: int = 400,
         max_depth: int = 4,
         learning_rate: float = 0.05,
@@ -154,8 +176,10 @@ class OutcomeModel(Params):
     # ----------------------------------------------------------------- parameters
 
     def _check_params(self) -> None:
-        if self.objective not in ("aft", "softprob"):
-            raise ValueError(f"objective must be 'aft' or 'softprob', got {self.objective!r}")
+        if self.objective not in ("auto", "aft", "softprob"):
+            raise ValueError(
+                f"objective must be 'auto', 'aft' or 'softprob', got {self.objective!r}"
+            )
         if self.n_estimators < 1:
             raise ValueError(f"n_estimators must be >= 1, got {self.n_estimators}")
         if self.class_weighting not in ("balanced", None):
@@ -173,7 +197,7 @@ class OutcomeModel(Params):
                 f"early_stopping_rounds must be >= 1 or None, got {self.early_stopping_rounds}"
             )
 
-    def _xgb_params(self) -> dict[str, Any]:
+    def _xgb_params(self, objective: FittedObjective | None = None) -> dict[str, Any]:
         common = {
             "tree_method": "hist",
             "max_depth": int(self.max_depth),
@@ -185,7 +209,7 @@ class OutcomeModel(Params):
             "nthread": int(self.n_jobs),
             "seed": int(self.random_state),
         }
-        if self.objective == "aft":
+        if (objective or self.objective) == "aft":
             return {
                 "objective": "survival:aft",
                 "eval_metric": "aft-nloglik",
@@ -208,6 +232,7 @@ class OutcomeModel(Params):
         *,
         multiples: Sequence[float] | np.ndarray | None = None,
         eval_set: tuple[Any, ...] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> OutcomeModel:
         """Train on ``X`` (rows sorted by time) and integer labels ``y`` in ``0..5``.
 
@@ -218,8 +243,12 @@ class OutcomeModel(Params):
         stopping (``validation_fraction=0`` or ``early_stopping_rounds=None`` trains on all rows
         for ``n_estimators`` rounds). With ``eval_set=(X_val, y_val)`` or
         ``(X_val, y_val, multiples_val)`` all of ``X`` is trained on and ``X_val`` validates.
+
+        ``progress(round, rounds)`` is called after each boosting round of each fit this makes
+        (objective candidates, the refit): a face draws it.
         """
         self._check_params()
+        self._progress = progress
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}")
         names = feature_names_of(X)
@@ -237,7 +266,8 @@ class OutcomeModel(Params):
             m_valid: np.ndarray | None = _as_multiples(m_val[0] if m_val else None, len(X_val))
         else:
             n_valid = 0
-            if self.early_stopping_rounds is not None and self.validation_fraction > 0:
+            wants_valid = self.early_stopping_rounds is not None or self.objective == "auto"
+            if wants_valid and self.validation_fraction > 0:
                 n_valid = int(round(len(X) * self.validation_fraction))
                 if n_valid == 0 or n_valid >= len(X):
                     log.warning(
@@ -257,11 +287,20 @@ class OutcomeModel(Params):
         train = _Split(x_train, y_train, m_train)
         valid = None if x_valid is None else _Split(x_valid, y_valid, m_valid)  # type: ignore[arg-type]
 
-        if self.objective == "aft":
-            fitted = self._fit_aft(names, train, valid)
+        self.selection_: dict[str, Any] = {}
+        self.blend_: float = 0.0
+        self.prior_: np.ndarray = class_frequencies(train.y)
+        if self.objective == "auto":
+            whole = _Split(x_all, labels, mults) if eval_set is None else None
+            fitted, objective = self._fit_auto(names, train, valid, whole)
+            x_train = x_all if eval_set is None else x_train
+            self.prior_ = class_frequencies(labels)
         else:
-            fitted = self._fit_softprob(names, train, valid)
-        booster, best_iteration, best_score, evals_result, weights, scale = fitted
+            objective = self.objective
+            fitted = self._fit_one(objective, names, train, valid)
+        booster, best_iteration, best_score, evals_result, weights, scale, _ = fitted
+        self.objective_: FittedObjective = objective
+        self.training_window_: tuple[str, str] | None = None  # set by load (the sidecar's)
 
         self.feature_names_: list[str] = names
         self.booster_: xgb.Booster = booster
@@ -276,9 +315,10 @@ class OutcomeModel(Params):
         self.n_valid_: int = 0 if x_valid is None else len(x_valid)
         self.evals_result_: dict[str, Any] = evals_result
         log.info(
-            "outcome model (%s): %d train / %d valid rows, %d features, best iteration %d, "
-            "valid log-loss %s",
-            self.objective,
+            "outcome model (%s, prior weight %.3f): %d train / %d valid rows, %d features, "
+            "best iteration %d, valid log-loss %s",
+            self.objective_,
+            self.blend_,
             self.n_train_,
             self.n_valid_,
             len(names),
@@ -287,6 +327,64 @@ class OutcomeModel(Params):
         )
         return self
 
+    def _fit_one(
+        self,
+        objective: FittedObjective,
+        names: list[str],
+        train: _Split,
+        valid: _Split | None,
+        rounds: int | None = None,
+        loss_scale: float | None = None,
+    ) -> _Fitted:
+        if objective == "aft":
+            return self._fit_aft(names, train, valid, rounds, loss_scale)
+        return self._fit_softprob(names, train, valid, rounds)
+
+    def _fit_auto(
+        self, names: list[str], train: _Split, valid: _Split | None, whole: _Split | None
+    ) -> tuple[_Fitted, FittedObjective]:
+        """Choose the objective and the prior's weight on ``valid``; refit on ``whole``.
+
+        The older half of ``valid`` stops the boosting, the newer half chooses: early stopping
+        tunes the boosters on the rows it watches (their class frequencies above all), so the
+        same rows would flatter every booster against the prior."""
+        if valid is None or len(valid.y) < 2:
+            log.warning("no validation rows to choose the objective on: softprob, no prior blend")
+            return self._fit_softprob(names, train, None), "softprob"
+        half = len(valid.y) // 2
+        stop = _Split(valid.x[:half], valid.y[:half], valid.multiples[:half])
+        judge = _Split(valid.x[half:], valid.y[half:], valid.multiples[half:])
+        prior = class_frequencies(np.concatenate([train.y, stop.y]))
+        self.selection_ = {"prior": log_loss(np.tile(prior, (len(judge.y), 1)), judge.y)}
+        best: tuple[float, FittedObjective, _Fitted, float] | None = None
+        for objective in OBJECTIVES:
+            fitted = self._fit_one(objective, names, train, stop)
+            probs = _probs_of(fitted, judge.x)
+            blend, loss = best_blend(probs, prior, judge.y)
+            self.selection_[objective] = log_loss(probs, judge.y)
+            self.selection_[f"{objective}+prior"] = loss
+            self.selection_[f"{objective}_prior_weight"] = blend
+            if best is None or loss < best[0]:
+                best = (loss, objective, fitted, blend)
+        assert best is not None
+        loss, objective, fitted, blend = best
+        gain, se = _paired_gain(_blended(_probs_of(fitted, judge.x), prior, blend), prior, judge.y)
+        self.selection_["gain_over_prior"], self.selection_["gain_se"] = gain, se
+        if gain <= se:
+            # not clearly better than the prior on rows it never saw: the prior it is
+            blend, loss = 1.0, self.selection_["prior"]
+        self.blend_ = blend
+        self.selection_["chosen"] = objective
+        if whole is None:
+            return fitted, objective
+        rounds = int(self.n_estimators)
+        if self.early_stopping_rounds is not None:
+            rounds = max(1, int(round((fitted[1] + 1) * len(whole.y) / len(train.y))))
+        self.selection_["rounds"] = rounds
+        refit = self._fit_one(objective, names, whole, None, rounds, fitted[6])
+        # the refit keeps the validation choices: the aft scale s and the validation loss
+        return (*refit[:2], loss, refit[3], refit[4], fitted[5], fitted[6]), objective
+
     def _boost(
         self,
         params: dict[str, Any],
@@ -294,6 +392,7 @@ class OutcomeModel(Params):
         dvalid: xgb.DMatrix | None,
         custom_metric: Any = None,
         metric_name: str | None = None,
+        rounds: int | None = None,
     ) -> tuple[xgb.Booster, int, dict[str, Any]]:
         """Boost with early stopping on ``dvalid`` when there is one; cut at the best round."""
         evals = [] if dvalid is None else [(dvalid, "valid")]
@@ -310,11 +409,15 @@ class OutcomeModel(Params):
                     save_best=False,
                 )
             )
+        n_rounds = int(self.n_estimators if rounds is None else rounds)
+        progress = getattr(self, "_progress", None)  # set by fit
+        if progress is not None:
+            callbacks.append(_Rounds(progress, n_rounds))
         evals_result: dict[str, Any] = {}
         booster = xgb.train(
             params,
             dtrain,
-            num_boost_round=int(self.n_estimators),
+            num_boost_round=n_rounds,
             evals=evals,
             custom_metric=custom_metric if evals else None,
             callbacks=callbacks,
@@ -328,7 +431,9 @@ class OutcomeModel(Params):
             best_iteration = booster.num_boosted_rounds() - 1
         return booster, best_iteration, evals_result
 
-    def _fit_softprob(self, names: list[str], train: _Split, valid: _Split | None) -> _Fitted:
+    def _fit_softprob(
+        self, names: list[str], train: _Split, valid: _Split | None, rounds: int | None = None
+    ) -> _Fitted:
         weights = _class_weights(train.y, self.class_weighting, self.weight_power)
         dtrain = xgb.DMatrix(
             train.x,
@@ -352,24 +457,36 @@ class OutcomeModel(Params):
                 valid.x, label=valid.y, missing=np.nan, feature_names=names, nthread=self.n_jobs
             )
         booster, best_iteration, evals_result = self._boost(
-            self._xgb_params(), dtrain, dvalid, calibrated_mlogloss, _VALID_METRIC
+            self._xgb_params("softprob"),
+            dtrain,
+            dvalid,
+            calibrated_mlogloss,
+            _VALID_METRIC,
+            rounds,
         )
         curve = evals_result.get("valid", {}).get(_VALID_METRIC)
         best_score = float(curve[best_iteration]) if curve else None
-        return booster, best_iteration, best_score, evals_result, weights, None
+        return booster, best_iteration, best_score, evals_result, weights, None, None
 
-    def _fit_aft(self, names: list[str], train: _Split, valid: _Split | None) -> _Fitted:
+    def _fit_aft(
+        self,
+        names: list[str],
+        train: _Split,
+        valid: _Split | None,
+        rounds: int | None = None,
+        loss_scale: float | None = None,
+    ) -> _Fitted:
         dtrain = _aft_matrix(train, names, self.n_jobs)
         if valid is None:
-            # nothing to choose on: the middle loss scale, and s equal to it
-            scale = AFT_SCALES[len(AFT_SCALES) // 2]
-            params = {**self._xgb_params(), "aft_loss_distribution_scale": scale}
-            booster, best_iteration, evals_result = self._boost(params, dtrain, None)
-            return booster, best_iteration, None, evals_result, np.ones(N_CLASSES), scale
+            # nothing to choose on: the given (else the middle) loss scale, and s equal to it
+            scale = AFT_SCALES[len(AFT_SCALES) // 2] if loss_scale is None else loss_scale
+            params = {**self._xgb_params("aft"), "aft_loss_distribution_scale": scale}
+            booster, best_iteration, evals_result = self._boost(params, dtrain, None, rounds=rounds)
+            return booster, best_iteration, None, evals_result, np.ones(N_CLASSES), scale, scale
         dvalid = _aft_matrix(valid, names, self.n_jobs)
         best: _Fitted | None = None
         for loss_scale in AFT_SCALES:
-            params = {**self._xgb_params(), "aft_loss_distribution_scale": loss_scale}
+            params = {**self._xgb_params("aft"), "aft_loss_distribution_scale": loss_scale}
             booster, best_iteration, evals_result = self._boost(params, dtrain, dvalid)
             mu = booster.predict(dvalid, output_margin=True).astype(np.float64)
             fit = minimize_scalar(
@@ -379,7 +496,15 @@ class OutcomeModel(Params):
             )
             scale, score = float(fit.x), float(fit.fun)
             if best is None or score < (best[2] or math.inf):
-                best = (booster, best_iteration, score, evals_result, np.ones(N_CLASSES), scale)
+                best = (
+                    booster,
+                    best_iteration,
+                    score,
+                    evals_result,
+                    np.ones(N_CLASSES),
+                    scale,
+                    loss_scale,
+                )
         assert best is not None
         return best
 
@@ -429,10 +554,9 @@ class OutcomeModel(Params):
     def proba_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """``predict_proba`` for a matrix already in ``feature_names_`` order."""
         self._check_fitted()
-        logits = self._margin(matrix) - self._log_w
-        logits -= logits.max(axis=1, keepdims=True)
-        probs: np.ndarray = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
+        probs = _softmax(self._margin(matrix) - self._log_w)
+        if self.blend_ > 0.0:
+            probs = (1.0 - self.blend_) * probs + self.blend_ * self.prior_
         return probs
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -457,7 +581,7 @@ class OutcomeModel(Params):
             directory,
             model_file=MODEL_FILE,
             write_model=lambda tmp: booster.save_model(str(tmp)),
-            kind_of_model=f"xgboost-{self.objective}",
+            kind_of_model=f"xgboost-{self.objective_}",
             feature_names=self.feature_names_,
             fields={
                 "classes": list(CLASSES),
@@ -468,6 +592,10 @@ class OutcomeModel(Params):
                 "best_score": self.best_score_,
                 "n_train": self.n_train_,
                 "n_valid": self.n_valid_,
+                "fitted_objective": self.objective_,
+                "prior": self.prior_,
+                "prior_weight": self.blend_,
+                "selection": self.selection_,
             },
             versions=library_versions(),
             metadata=metadata,
@@ -498,10 +626,9 @@ class OutcomeModel(Params):
         model.best_score_ = None if best_score is None else float(best_score)
         model.class_weights_ = weights
         model._log_w = np.log(weights)
-        scale = sidecar.get("aft_scale")
-        model.aft_scale_ = None if scale is None else float(scale)
-        if (model.aft_scale_ is not None) != (model.objective == "aft"):
-            raise ValueError(f"{path}: aft_scale must be set exactly for objective 'aft'")
+        _restore_choice(model, sidecar, path)
+        window = sidecar.get("training_window")
+        model.training_window_ = (str(window[0]), str(window[1])) if window else None
         model.n_train_ = int(sidecar.get("n_train", 0))
         model.n_valid_ = int(sidecar.get("n_valid", 0))
         model.evals_result_ = {}
@@ -511,6 +638,27 @@ class OutcomeModel(Params):
 # --------------------------------------------------------------------- helpers
 
 
+def _restore_choice(model: OutcomeModel, sidecar: Mapping[str, Any], path: Path) -> None:
+    """The fitted objective, AFT scale, prior and prior weight of a saved model (sidecars from
+    before ``auto`` have neither: their objective is the parameter, the weight 0)."""
+    objective = sidecar.get("fitted_objective", model.objective)
+    if objective not in OBJECTIVES:
+        raise ValueError(f"{path}: fitted objective must be 'aft' or 'softprob', got {objective!r}")
+    model.objective_ = objective
+    scale = sidecar.get("aft_scale")
+    model.aft_scale_ = None if scale is None else float(scale)
+    if (model.aft_scale_ is not None) != (objective == "aft"):
+        raise ValueError(f"{path}: aft_scale must be set exactly for objective 'aft'")
+    prior = np.asarray(sidecar.get("prior", np.full(N_CLASSES, 1.0 / N_CLASSES)), dtype=np.float64)
+    blend = float(sidecar.get("prior_weight", 0.0))
+    if prior.shape != (N_CLASSES,) or not np.all(prior > 0) or not 0.0 <= blend <= 1.0:
+        raise ValueError(
+            f"{path}: prior must be {N_CLASSES} positive numbers, its weight in [0, 1]"
+        )
+    model.prior_, model.blend_ = prior, blend
+    model.selection_ = dict(sidecar.get("selection", {}))
+
+
 @dataclass(frozen=True, slots=True)
 class _Split:
     x: np.ndarray
@@ -518,8 +666,70 @@ class _Split:
     multiples: np.ndarray
 
 
-# booster, best iteration, best validation log-loss, eval curves, class weights, AFT scale
-_Fitted = tuple[xgb.Booster, int, float | None, dict[str, Any], np.ndarray, float | None]
+# booster, best iteration, best validation log-loss, eval curves, class weights, AFT scale s,
+# AFT loss scale
+_Fitted = tuple[
+    xgb.Booster, int, float | None, dict[str, Any], np.ndarray, float | None, float | None
+]
+
+
+class _Rounds(xgb.callback.TrainingCallback):
+    """Reports each boosting round to a ``progress(round, rounds)`` callback."""
+
+    def __init__(self, progress: Callable[[int, int], None], rounds: int) -> None:
+        super().__init__()
+        self.progress = progress
+        self.rounds = rounds
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        self.progress(epoch + 1, self.rounds)
+        return False  # never stops training
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs: np.ndarray = np.exp(shifted)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs
+
+
+def _probs_of(fitted: _Fitted, matrix: np.ndarray) -> np.ndarray:
+    """The class probabilities of a fitted booster (before any prior blend)."""
+    booster, weights, scale = fitted[0], fitted[4], fitted[5]
+    margin = np.asarray(
+        booster.inplace_predict(matrix, predict_type="margin", missing=np.nan), dtype=np.float64
+    )
+    if scale is not None:
+        return aft_class_probs(margin, scale)
+    return _softmax(margin.reshape(-1, N_CLASSES) - np.log(weights))
+
+
+def _blended(probs: np.ndarray, prior: np.ndarray, blend: float) -> np.ndarray:
+    return (1.0 - blend) * probs + blend * prior
+
+
+def _paired_gain(probs: np.ndarray, prior: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean per-row log-loss gain of ``probs`` over ``prior`` on ``y``, and its standard error."""
+    rows = np.arange(len(y))
+    gain = np.log(np.clip(probs[rows, y], 1e-15, 1.0)) - np.log(prior[y])
+    if len(y) < 2:
+        return float(gain.mean()), math.inf
+    return float(gain.mean()), float(gain.std(ddof=1) / math.sqrt(len(y)))
+
+
+def best_blend(probs: np.ndarray, prior: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The prior's weight ``a`` in ``(1 - a) * probs + a * prior`` with the lowest log-loss on
+    ``y``, and that log-loss (``a`` = 0 when the model alone is as good)."""
+    pure = log_loss(probs, y)
+    fit = minimize_scalar(
+        lambda a: log_loss((1.0 - a) * probs + a * prior, y),
+        bounds=(0.0, 1.0),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
+    ends = [(0.0, pure), (1.0, log_loss(np.tile(prior, (len(y), 1)), y))]
+    blend, loss = min([(float(fit.x), float(fit.fun)), *ends], key=lambda t: t[1])
+    return blend, loss
 
 
 def aft_class_probs(mu: np.ndarray, scale: float) -> np.ndarray:

@@ -69,6 +69,7 @@ class ModelInfo:
     n_samples: int
     champion: bool
     training_window: tuple[str, str] | None = field(default=None)
+    feature_names: tuple[str, ...] = field(default=())  # the sidecar's, in training order
 
 
 class Registry:
@@ -90,8 +91,10 @@ class Registry:
         metrics: Mapping[str, Any],
         training_window: tuple[str, str],
         n_samples: int,
+        promote_first: bool = True,
     ) -> ModelInfo:
-        """Store a fitted model as a new version; the first one of its kind becomes champion."""
+        """Store a fitted model as a new version; the first one of its kind becomes champion
+        unless ``promote_first`` is False (training decides against the prior itself)."""
         if not _KIND_RE.fullmatch(kind):
             raise ValueError(f"kind must match {_KIND_RE.pattern!r}, got {kind!r}")
         schema_hash = feature_schema_hash(model.feature_names_)
@@ -129,7 +132,7 @@ class Registry:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
         log.info("saved %s model %s (%d samples)", kind, version, n_samples)
-        if self.champion(kind) is None:
+        if promote_first and self.champion(kind) is None:
             self._write_champion(kind, version)
         return self.get(version)
 
@@ -263,6 +266,7 @@ class Registry:
             n_samples=int(sidecar.get("n_samples", 0)),
             champion=champion,
             training_window=(str(window[0]), str(window[1])) if window else None,
+            feature_names=tuple(str(n) for n in sidecar.get("feature_names") or ()),
         )
 
 

@@ -1,8 +1,20 @@
-"""Shared test helpers: hand-built records for a tiny market."""
+"""Shared test helpers: hand-built records for a tiny market, and the databases tests run on.
+
+The storage, tracker, outbox and service tests (``BOTH_DATABASES``) run twice: on a temp-file
+SQLite and on a fresh database of the PostgreSQL server that ``MOONBOT_TEST_POSTGRES_URL`` names
+(``.ci/run`` starts one: ``postgresql+asyncpg://moonbot@127.0.0.1:PORT/postgres``); without it
+the PostgreSQL runs are skipped, saying so. Their ``tmp_settings`` and ``db_url`` point there.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -98,11 +110,75 @@ def snapshot(mint: str, minutes: float, mcap: float, **kw: object) -> SnapshotRe
     return SnapshotRecord(mint=mint, ts=at(minutes), price_usd=mcap / 1e9, mcap_usd=mcap, **base)  # type: ignore[arg-type]
 
 
+POSTGRES_ENV = "MOONBOT_TEST_POSTGRES_URL"
+# Test paths (relative to the repository) whose database tests run on SQLite and PostgreSQL.
+BOTH_DATABASES = (
+    "tests/engine/storage/",
+    "tests/engine/tracking/",
+    "tests/engine/signals/test_outbox",
+    "tests/engine/test_service",
+    "tests/engine/test_two_processes",
+    "tests/engine/sim/test_demo",
+    "tests/bot/test_cli_db",
+)
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    where = Path(str(metafunc.definition.fspath)).resolve().relative_to(_ROOT).as_posix()
+    if where.startswith(BOTH_DATABASES):
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def tmp_settings(tmp_path):  # type: ignore[no-untyped-def]
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database a test runs on: "sqlite", or "postgresql" in ``BOTH_DATABASES``."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+def _admin(url: str, *statements: str) -> None:
+    """Run statements on the PostgreSQL server outside any test's event loop."""
+    import asyncpg  # the driver the app uses; a plain DSN without "+asyncpg"
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of the test's backend (PostgreSQL: dropped afterwards)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'moonbot.db'}"
+        return
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (.ci/run starts one)")
+    name = f"moonbot_test_{uuid.uuid4().hex[:12]}"
+    _admin(server, f'CREATE DATABASE "{name}"')
+    from sqlalchemy.engine import make_url
+
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def tmp_settings(tmp_path, db_url):  # type: ignore[no-untyped-def]
     from engine.config import Settings
 
-    return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    url = None if db_url.startswith("sqlite") else db_url  # SQLite: the data dir's own file
+    return Settings(data_dir=tmp_path / "data", database_url=url, _env_file=None)  # type: ignore[call-arg]
 
 
 class ScriptedSource:

@@ -10,7 +10,12 @@ Columns (names are the public contract of DESIGN.md, "Features"):
   missing mcap or ``entry_mcap <= 0`` is an error, not silently dropped: a file whose rows vanish
   would give a model trained on something other than what its owner thinks.
 - any subset of FEATURE_NAMES: numbers; the BOOLEAN_FEATURES also as true/false/yes/no/1/0. A
-  missing column or an empty cell is NaN (never 0).
+  missing column or an empty cell is NaN (never 0). ``entry_mcap_usd`` (ln of the market cap at
+  the signal), when the file has no such column, is ``ln(entry_mcap)`` where ``entry_mcap`` is
+  given.
+- ``x_*``: any other numeric column whose name starts with ``x_`` is the user's own feature: it
+  follows FEATURE_NAMES in the data (file order) and so in the model's sidecar schema; scoring a
+  file with such a model refuses a file that lacks one of them (``engine.learning.modelops``).
 - ``id`` (optional): kept as given (in ``Dataset.mints`` for a labeled file; without an ``id``
   column that holds the row's line number in the file, as text).
 - ``price_ath_from_entry`` is the outcome, not a feature: dropped with a warning. Other unknown
@@ -24,20 +29,22 @@ Labeled rows are sorted by signal time (stable); prediction rows keep the file's
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
 from engine.errors import DataFileError
-from engine.learning.labels import label_for_multiple
+from engine.learning.labels import labels_for_multiples
 from engine.learning.training import Dataset
 from engine.signals.features import BOOLEAN_FEATURES, FEATURE_NAMES, OUTCOME_COLUMN
+from engine.signals.scoring import EXTRA_PREFIX
 
 TIME_COLUMN: Final = "signal_time"
 ENTRY_COLUMN: Final = "entry_mcap"
@@ -67,7 +74,8 @@ class FeatureFile:
 @dataclass(slots=True)
 class _Table:
     name: str  # the file name, for messages
-    columns: dict[str, list[object]]
+    # a column's cells: text or native values, or (bulk CSV) a number array pandas parsed
+    columns: dict[str, Any]
     rows: list[int]  # the row number a user sees, per row
     where: str  # "line" (CSV) or "row" (Parquet)
 
@@ -95,20 +103,22 @@ def load_dataset(path: str | Path) -> tuple[Dataset, list[str]]:
         raise DataFileError(f"{table.name}: missing required column(s): {', '.join(missing)}")
     warnings = _column_warnings(table, extra_known=())
     times = _parse_column(table, TIME_COLUMN, _parse_time, required=True)
-    entry = _parse_column(table, ENTRY_COLUMN, _parse_number, required=True)
-    peak = _parse_column(table, MAX_COLUMN, _parse_number, required=True)
-    labels: list[int] = []
-    multiples: list[float] = []
-    for i, (e, m) in enumerate(zip(entry, peak, strict=True)):
-        assert isinstance(e, float) and isinstance(m, float)
+    entry = _required_numbers(table, ENTRY_COLUMN)
+    peak = _required_numbers(table, MAX_COLUMN)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = peak / np.where(entry > 0, entry, 1.0)
+    bad = (entry <= 0) | (peak < 0) | ~np.isfinite(ratio)
+    if bad.any():  # the first bad row, named as a user sees it
+        i = int(np.flatnonzero(bad)[0])
+        e, m = float(entry[i]), float(peak[i])
         if e <= 0:
             raise _bad(table, ENTRY_COLUMN, i, f"must be > 0, got {e:g}")
         if m < 0:
             raise _bad(table, MAX_COLUMN, i, f"must be >= 0, got {m:g}")
-        if not math.isfinite(m / e):  # e.g. entry_mcap 1e-320: the multiple overflows
-            raise _bad(table, ENTRY_COLUMN, i, f"{e:g} gives no finite multiple for max {m:g}")
-        multiples.append(m / e)
-        labels.append(label_for_multiple(m / e))
+        # e.g. entry_mcap 1e-320: the multiple overflows
+        raise _bad(table, ENTRY_COLUMN, i, f"{e:g} gives no finite multiple for max {m:g}")
+    multiples = ratio
+    labels = labels_for_multiples(ratio)
     X = _features(table)
     ids = _ids(table)
     ts = [t for t in times if isinstance(t, datetime)]
@@ -121,6 +131,15 @@ def load_dataset(path: str | Path) -> tuple[Dataset, list[str]]:
         mints=[ids[i] for i in order] if ids is not None else [str(table.rows[i]) for i in order],
     )
     return ds, warnings
+
+
+def _required_numbers(table: _Table, column: str) -> np.ndarray:
+    """A required numeric column in one pass; cell by cell (naming the first empty or bad cell)
+    when it is not all plain finite numbers."""
+    values = _whole_column(table.columns[column], boolean=False)
+    if values is None or np.isnan(values).any():
+        values = np.array(_parse_column(table, column, _parse_number, required=True), dtype=float)
+    return values
 
 
 def load_features(path: str | Path) -> FeatureFile:
@@ -147,6 +166,48 @@ def _read(path: Path) -> _Table:
 
 
 def _read_csv(path: Path) -> _Table:
+    """The file's cells as text: in bulk by pandas' C reader when every record is one plain line
+    (no quotes, no blank lines, every record complete: then line numbers are exact), else line by
+    line with the csv module, which names the first bad line."""
+    bulk = _read_csv_bulk(path)
+    return bulk if bulk is not None else _read_csv_lines(path)
+
+
+def _read_csv_bulk(path: Path) -> _Table | None:
+    raw = path.read_bytes()
+    body = raw.replace(b"\r\n", b"\n").rstrip(b"\n")
+    if not body or b'"' in raw or b"\r" in body or b"\n\n" in body:
+        return None
+    lines = body.split(b"\n")
+    if len({line.count(b",") for line in lines}) != 1:
+        return None  # a record with another field count: the line reader names it
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(raw),
+            dtype={TIME_COLUMN: str, ID_COLUMN: str},  # text stays text; numbers parse in bulk
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
+            engine="c",
+        )
+    except (ValueError, UnicodeDecodeError):  # pandas' ParserError is a ValueError
+        return None
+    if len(frame) != len(lines) - 1:
+        return None  # pandas read the lines differently: line by line
+    header = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].rstrip(b"\r")
+    if [str(c) for c in frame.columns] != header.decode("utf-8").split(","):
+        return None  # pandas renamed a column (a duplicate, an empty name): line by line
+    names = [str(c).strip() for c in frame.columns]
+    _check_header(path.name, names)
+    columns: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        series = frame.iloc[:, i]
+        numeric = series.dtype.kind in "fiu"
+        columns[name] = series.to_numpy() if numeric else ["" if pd.isna(v) else v for v in series]
+    return _Table(path.name, columns, list(range(2, len(frame) + 2)), "line")
+
+
+def _read_csv_lines(path: Path) -> _Table:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         try:
@@ -199,6 +260,7 @@ def _check_header(file: str, names: Sequence[str]) -> None:
 
 def _column_warnings(table: _Table, extra_known: Sequence[str]) -> list[str]:
     known = _KNOWN_FEATURES | set(REQUIRED_COLUMNS) | set(extra_known) | {ID_COLUMN}
+    known |= set(_extra_columns(table))
     warnings: list[str] = []
     if OUTCOME_COLUMN in table.columns:
         warnings.append(
@@ -208,7 +270,7 @@ def _column_warnings(table: _Table, extra_known: Sequence[str]) -> list[str]:
     unknown = [c for c in table.columns if c not in known and c != OUTCOME_COLUMN]
     if unknown:
         warnings.append(f"ignored unknown column(s): {', '.join(unknown)}")
-    if not any(c in _KNOWN_FEATURES for c in table.columns):
+    if not any(c in _KNOWN_FEATURES or c.startswith(EXTRA_PREFIX) for c in table.columns):
         warnings.append("no feature columns: every feature is missing (NaN)")
     return warnings
 
@@ -235,9 +297,28 @@ def _parse_column(
     return out
 
 
+def _extra_columns(table: _Table) -> list[str]:
+    """The file's ``x_*`` columns, in file order."""
+    return [c for c in table.columns if c.startswith(EXTRA_PREFIX) and len(c) > len(EXTRA_PREFIX)]
+
+
+def _entry_log_mcap(table: _Table) -> np.ndarray:
+    """``ln(entry_mcap)`` per row (NaN where it is missing or not > 0)."""
+    if ENTRY_COLUMN not in table.columns:
+        return np.full(len(table), np.nan)
+    values = np.array(_parse_column(table, ENTRY_COLUMN, _parse_number), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs: np.ndarray = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
+    return logs
+
+
 def _features(table: _Table) -> pd.DataFrame:
     data: dict[str, np.ndarray] = {}
-    for name in FEATURE_NAMES:
+    names = [*FEATURE_NAMES, *_extra_columns(table)]
+    for name in names:
+        if name == "entry_mcap_usd" and name not in table.columns:
+            data[name] = _entry_log_mcap(table)
+            continue
         if name not in table.columns:
             data[name] = np.full(len(table), np.nan)
             continue
@@ -247,7 +328,7 @@ def _features(table: _Table) -> pd.DataFrame:
             parse = _parse_bool if boolean else _parse_number
             values = np.array(_parse_column(table, name, parse), dtype=np.float64)
         data[name] = values
-    return pd.DataFrame(data, columns=list(FEATURE_NAMES), dtype=float)
+    return pd.DataFrame(data, columns=names, dtype=float)
 
 
 # The common spellings, for the whole-column path; the rest go cell by cell.
@@ -259,16 +340,24 @@ _BOOL_VALUES: Final[dict[object, float]] = {
 }
 
 
-def _whole_column(cells: list[object], *, boolean: bool) -> np.ndarray | None:
+def _whole_column(cells: Any, *, boolean: bool) -> np.ndarray | None:
     """A feature column parsed in one pass (~10x faster than cell by cell) when every cell is
     empty or a plain finite number (a common spelling of a boolean for ``boolean``); None as soon
     as one is not, and the caller parses cell by cell, which takes every accepted spelling and
-    names the first bad cell. Values are the same: Python's ``float`` of the same text."""
+    names the first bad cell. Values are the same: Python's ``float`` of the same text (a number
+    array from the bulk CSV reader: pandas' parser, which gives the same floats)."""
+    if isinstance(cells, np.ndarray) and cells.dtype.kind in "fiu":
+        numbers = cells.astype(np.float64)
+        if np.isinf(numbers).any():
+            return None
+        if boolean and not np.isin(numbers[~np.isnan(numbers)], (0.0, 1.0)).all():
+            return None
+        return numbers
     try:
         if boolean:
             values = [math.nan if c == "" else _BOOL_VALUES[c] for c in cells]
         else:
-            values = [math.nan if c == "" else float(c) for c in cells]  # type: ignore[arg-type]
+            values = [math.nan if c == "" else float(c) for c in cells]
     except (KeyError, TypeError, ValueError):
         return None
     array = np.array(values, dtype=np.float64)

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.learning.labels import CLASSES
+from engine.learning.questions import answer_questions
 from engine.learning.training import Dataset
-from engine.views import ClassRate, InsightsReport, PatternView
+from engine.views import BandRate, ClassRate, InsightsReport, PatternView, Question
 from ml.charts.base import feature_importance_figure, figure_to_png
 from ml.explain import global_importance
 from ml.metrics import wilson_interval
@@ -28,6 +32,9 @@ from ml.rules.patterns import Condition, Pattern
 from ml.sidecar import write_json_atomic
 
 RECENT_ROWS = 3000  # the latest labeled signals that insights and the weekly report describe
+# Below this many labeled signals insights say the sample is too small to tell (issue 13: on 150
+# signals the report had ranked sol_price, a feature with no effect, as a top driver).
+MIN_LABELED = 300
 INSIGHTS_FILE = "insights.json"
 CHART_FILE = "feature_importance.png"
 _FORMAT = 1
@@ -47,8 +54,46 @@ class LabeledData:
         return cls(len(ds), max(ds.ts) if len(ds) else None)
 
 
+def heldout_rows(ds: Dataset, model: OutcomeModel | None) -> Dataset:
+    """The signals after the model's training window (``training_window_``, set when it was
+    loaded from the registry): the only ones its calibration and its drivers are judged on.
+    Empty without a model or a known window."""
+    window = getattr(model, "training_window_", None)
+    if model is None or not window:
+        return ds.rows(slice(0, 0))
+    try:
+        end = datetime.fromisoformat(window[1])
+    except ValueError:
+        return ds.rows(slice(0, 0))
+    first = next((i for i, t in enumerate(ds.ts) if t > end), len(ds))
+    return ds.rows(slice(first, len(ds)))
+
+
+def drivers(model: OutcomeModel, heldout: Dataset, features: list[str], seed: int = 0) -> list[str]:
+    """The ``features`` whose permutation on held-out signals raises the log-loss with a 95%
+    interval (paired per-row differences) above zero: the ones shown to matter."""
+    if len(heldout) < 30:
+        return []
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(heldout))
+    base = -np.log(np.clip(model.predict_proba(heldout.X)[rows, heldout.y], 1e-15, 1.0))
+    kept: list[str] = []
+    for name in features:
+        shuffled = heldout.X.copy()
+        shuffled[name] = rng.permutation(shuffled[name].to_numpy())
+        loss = -np.log(np.clip(model.predict_proba(shuffled)[rows, heldout.y], 1e-15, 1.0))
+        diff = loss - base
+        if diff.mean() - 1.96 * diff.std(ddof=1) / math.sqrt(len(diff)) > 0:
+            kept.append(name)
+    return kept
+
+
 def build_insights(
-    ds: Dataset, model: OutcomeModel | None, model_version: str | None, reports_dir: Path
+    ds: Dataset,
+    model: OutcomeModel | None,
+    model_version: str | None,
+    reports_dir: Path,
+    min_labeled: int = MIN_LABELED,
 ) -> InsightsReport:
     recent = ds.rows(slice(max(0, len(ds) - RECENT_ROWS), len(ds)))
     n = len(recent)
@@ -56,24 +101,42 @@ def build_insights(
         ClassRate(name, int((recent.y == k).sum()), wilson_interval(int((recent.y == k).sum()), n))
         for k, name in enumerate(CLASSES)
     ]
-    mined = mine_patterns(recent.X, recent.multiples, min_support=max(20, n // 40))
+    small = len(ds) < min_labeled
+    note = (
+        f"the sample is too small to tell: {len(ds)} labeled signals "
+        f"(drivers and patterns need at least {min_labeled})"
+        if small
+        else None
+    )
+    mined = (
+        None if small else mine_patterns(recent.X, recent.multiples, min_support=max(20, n // 40))
+    )
     top: list[tuple[str, float]] = []
     chart: Path | None = None
+    heldout = heldout_rows(ds, model)
     if model is not None and n:
         importance = global_importance(model, recent.X)
-        top = [(str(f), float(v)) for f, v in importance["all"].head(8).items()]
+        shown = [] if small else drivers(model, heldout, [str(f) for f in importance.index[:8]])
+        pulls = {str(f): float(v) for f, v in importance["all"].items()}
+        top = [(f, pulls[f]) for f in shown]
         reports_dir.mkdir(parents=True, exist_ok=True)
         chart = reports_dir / CHART_FILE
-        fig = feature_importance_figure(importance, title=f"What drives outcomes ({n} signals)")
+        title = f"What drives outcomes ({n} signals)"
+        if small:
+            title = f"Mean |SHAP| on {n} signals: too few to tell drivers"
+        fig = feature_importance_figure(importance, title=title)
         chart.write_bytes(figure_to_png(fig))
     return InsightsReport(
         n_signals=n,
         model_version=model_version,
         top_features=top,
         class_rates=rates,
-        winning=[pattern_view(p) for p in mined.winning[:3]],
-        losing=[pattern_view(p) for p in mined.losing[:3]],
+        winning=[] if mined is None else [pattern_view(p) for p in mined.winning[:3]],
+        losing=[] if mined is None else [pattern_view(p) for p in mined.losing[:3]],
         chart_path=chart,
+        note=note,
+        n_heldout=len(heldout),
+        questions=answer_questions(recent),
     )
 
 
@@ -99,6 +162,9 @@ def save_insights(report: InsightsReport, labeled: LabeledData, directory: Path)
             "losing": [_pattern_json(p) for p in report.losing],
             "chart": report.chart_path.name if report.chart_path else None,
             "week": report.week,
+            "note": report.note,
+            "n_heldout": report.n_heldout,
+            "questions": [asdict(q) for q in report.questions],
         },
     }
     write_json_atomic(path, data)  # a reader never sees half a file
@@ -184,6 +250,26 @@ def _report_from_json(data: dict[str, Any], directory: Path) -> InsightsReport:
         losing=[_pattern(p) for p in data["losing"]],
         chart_path=chart if chart is not None and chart.is_file() else None,
         week=data["week"],
+        note=data.get("note"),
+        n_heldout=int(data.get("n_heldout", 0)),
+        questions=[_question(q) for q in data.get("questions", [])],
+    )
+
+
+def _band(data: dict[str, Any]) -> BandRate:
+    return BandRate(
+        str(data["label"]), int(data["n"]), int(data["hits"]), (data["ci"][0], data["ci"][1])
+    )
+
+
+def _question(data: dict[str, Any]) -> Question:
+    return Question(
+        title=str(data["title"]),
+        event=str(data["event"]),
+        rows=[_band(b) for b in data["rows"]],
+        note=data.get("note"),
+        extra_event=data.get("extra_event"),
+        extra=[_band(b) for b in data.get("extra", [])],
     )
 
 

@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -31,7 +32,7 @@ from engine.learning.datafile import FeatureFile, load_dataset, load_features
 from engine.learning.labels import CLASSES
 from engine.learning.training import train_and_compare
 from engine.signals.conviction import ml_boosts
-from engine.signals.scoring import KIND, SCHEMA_HASH
+from engine.signals.scoring import KIND, SCHEMA_HASH, extra_features, schema_hash_for
 from engine.views import Evaluation, FileTrainReport, ModelView, PredictionFile, PruneReport
 from ml.metrics import evaluate_probs
 from ml.outcome import OutcomeModel
@@ -70,6 +71,7 @@ def evaluate_file(registry: Registry, path: str | Path, version: str | None = No
     """Metrics of the champion (or ``version``) on every row of a labeled file."""
     info, model = _load(registry, version)
     ds, warnings = load_dataset(path)
+    _check_extras(model, ds.X, Path(path).name, info.version)
     metrics = evaluate_probs(model.predict_proba(ds.X), ds.y, ds.multiples)
     window = info.training_window
     seen = _rows_in_window(ds.ts, window)
@@ -79,15 +81,24 @@ def evaluate_file(registry: Registry, path: str | Path, version: str | None = No
             f"({window[0][:10]} .. {window[1][:10]}): "
             "these metrics are optimistic"
         )
-    return Evaluation(version=info.version, metrics=metrics, warnings=warnings)
+    prior = np.tile(model.prior_, (len(ds), 1))
+    prior_metrics = evaluate_probs(prior, ds.y, ds.multiples)
+    return Evaluation(
+        version=info.version, metrics=metrics, warnings=warnings, prior_metrics=prior_metrics
+    )
 
 
 def predict_file(
-    registry: Registry, path: str | Path, out_path: str | Path, version: str | None = None
+    registry: Registry,
+    path: str | Path,
+    out_path: str | Path,
+    version: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PredictionFile:
     """Write one CSV row per input row, in input order: ``id`` (when the input has one), the six
     class probabilities, ``predicted_class`` and ``conviction_boost``. Nothing is written when
-    anything fails (the file appears whole, by rename)."""
+    anything fails (the file appears whole, by rename). Rows are scored in chunks of
+    ``PREDICT_CHUNK``, calling ``progress(rows done, rows)`` after each."""
     source, out = Path(path), Path(out_path)
     if out.suffix.lower() != ".csv":
         raise DataFileError(f"{out.name}: the output must be a .csv file")
@@ -97,7 +108,8 @@ def predict_file(
         raise DataFileError(f"{out.parent}: no such directory for the output")
     info, model = _load(registry, version)
     rows: FeatureFile = load_features(source)
-    probs = model.predict_proba(rows.X)
+    _check_extras(model, rows.X, source.name, info.version)
+    probs = _predict_chunked(model, rows.X, progress)
     table = pd.DataFrame(probs, columns=list(PROBABILITY_COLUMNS))
     table["predicted_class"] = np.asarray(CLASSES)[probs.argmax(axis=1)]
     table["conviction_boost"] = ml_boosts(probs)
@@ -106,7 +118,8 @@ def predict_file(
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=out.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            table.to_csv(fh, index=False, float_format="%.6f", lineterminator="\r\n")
+            # full precision: each probability reads back as the same float (issue 13)
+            table.to_csv(fh, index=False, float_format="%.17g", lineterminator="\r\n")
         os.replace(tmp, out)
     except OSError as exc:
         raise DataFileError(f"{out}: cannot write: {exc.strerror or exc}") from None
@@ -116,6 +129,23 @@ def predict_file(
     return PredictionFile(
         version=info.version, n_rows=len(rows), out_path=out, warnings=rows.warnings
     )
+
+
+PREDICT_CHUNK = 10_000
+
+
+def _predict_chunked(
+    model: OutcomeModel, X: pd.DataFrame, progress: Callable[[int, int], None] | None
+) -> np.ndarray:
+    """``model.predict_proba(X)``, row chunk by row chunk (each row is scored on its own)."""
+    if len(X) <= PREDICT_CHUNK and progress is None:
+        return model.predict_proba(X)
+    parts = []
+    for start in range(0, len(X), PREDICT_CHUNK):
+        parts.append(model.predict_proba(X.iloc[start : start + PREDICT_CHUNK]))
+        if progress is not None:
+            progress(min(start + PREDICT_CHUNK, len(X)), len(X))
+    return np.concatenate(parts) if parts else model.predict_proba(X)
 
 
 # --------------------------------------------------------------------- registry
@@ -130,7 +160,7 @@ def model_view(info: ModelInfo) -> ModelView:
         n_samples=info.n_samples,
         metrics=dict(info.metrics),
         champion=info.champion,
-        schema_ok=info.feature_schema_hash == SCHEMA_HASH,
+        schema_ok=info.feature_schema_hash == schema_hash_for(info.feature_names),
     )
 
 
@@ -195,9 +225,21 @@ def prune(registry: Registry, keep: int) -> PruneReport:
 
 def _resolve(registry: Registry, version: str | None) -> ModelInfo:
     try:
-        return registry.resolve(version, kind=KIND, expected_schema_hash=SCHEMA_HASH)
+        info = registry.champion(KIND) if version is None else registry.get(version)
+        expected = SCHEMA_HASH if info is None else schema_hash_for(info.feature_names)
+        return registry.resolve(version, kind=KIND, expected_schema_hash=expected)
     except RegistryError as exc:
         raise ModelUnavailable(_one_line(exc)) from None
+
+
+def _check_extras(model: OutcomeModel, X: pd.DataFrame, file: str, version: str) -> None:
+    """A model trained with a file's ``x_*`` columns scores only files that carry them."""
+    lacking = [n for n in extra_features(model.feature_names_) or [] if n not in X.columns]
+    if lacking:
+        raise DataFileError(
+            f"{file}: model {version} was trained with the column(s) {', '.join(lacking)}, "
+            "which this file lacks"
+        )
 
 
 def _promote(registry: Registry, version: str) -> ModelInfo:

@@ -1,15 +1,21 @@
 """Training on labeled signals: time-ordered holdout, candidate vs champion, promotion.
 
 The most recent ``holdout_fraction`` of labeled signals (by signal time) is the holdout. The
-candidate is fitted on the older rows only (its early stopping uses the newest of those), then
-it and the champion are scored on the same holdout. The candidate is promoted when there is no
-usable champion, or when its log-loss is lower by at least ``min_gain`` and its AUC for >= 10x
-is not lower. Every candidate is saved as a version either way.
+candidate is fitted on the older rows only (``ml.outcome``: its objective and its blend with the
+prior are chosen on the newest of those, then it is refitted on all of them), then it, the
+class-frequency prior of the training rows (``ml.prior``) and the champion are scored on the same
+holdout. The prior is a model like the others: the candidate is promoted, the first one
+included, only when its log-loss is lower than the prior's by at least ``min_gain``, and, when
+there is a usable champion, lower than the champion's by at least ``min_gain`` with an AUC for
+>= 10x that is not lower. Otherwise it stays a candidate and the report says why. Every candidate
+is saved as a version either way; its metrics record the prior's and whether it beat it
+(``beats_prior``: the scorer never falls back to a model that did not).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,11 +26,12 @@ from sqlmodel import col, select
 
 from engine.errors import ModelUnavailable
 from engine.signals.features import FEATURE_NAMES, feature_vector
-from engine.signals.scoring import KIND, SCHEMA_HASH
+from engine.signals.scoring import KIND, extra_features, schema_hash_for
 from engine.storage import Database, ModelVersion, Outcome, Signal
-from engine.views import TrainReport
+from engine.views import ThreeXReport, TrainReport
 from ml.metrics import evaluate_probs
 from ml.outcome import OutcomeModel
+from ml.prior import ClassPrior
 from ml.registry import ModelInfo, Registry, RegistryError
 
 
@@ -119,37 +126,57 @@ def train_and_compare(
     holdout_fraction: float,
     min_gain: float,
     params: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    threex: bool = False,
 ) -> TrainReport:
-    """Fit a candidate, compare it with the champion on the same holdout, promote or not."""
+    """Fit a candidate, compare it with the champion on the same holdout, promote or not
+    (``progress(round, rounds)``: each boosting round, for a face to draw). ``threex``: also
+    train, compare and register the 3x+ net on the same split (``engine.learning.threex``)."""
     train, holdout = time_split(ds, holdout_fraction)
     if len(train) < MIN_TRAIN_ROWS or len(holdout) < 10:
         raise ModelUnavailable(
             f"not enough labeled signals to train: {len(ds)} (need about {int(MIN_TRAIN_ROWS / (1 - holdout_fraction)) + 10})"
         )
-    candidate = OutcomeModel(**(params or {})).fit(train.X, train.y, multiples=train.multiples)
-    metrics = evaluate_probs(candidate.predict_proba(holdout.X), holdout.y, holdout.multiples)
+    candidate = OutcomeModel(**(params or {})).fit(
+        train.X, train.y, multiples=train.multiples, progress=progress
+    )
+    holdout_probs = candidate.predict_proba(holdout.X)
+    metrics = evaluate_probs(holdout_probs, holdout.y, holdout.multiples)
+    prior = ClassPrior().fit(train.y)
+    prior_metrics = evaluate_probs(prior.predict_proba(len(holdout)), holdout.y, holdout.multiples)
     window = (train.ts[0].isoformat(), train.ts[-1].isoformat())
 
     champion_info = registry.champion(KIND)
     champion_metrics: dict[str, float] = {}
     champion: OutcomeModel | None = None
     if champion_info is not None:
+        lacking = [
+            n for n in extra_features(champion_info.feature_names) or [] if n not in holdout.X
+        ]
         try:
-            champion = registry.load(None, kind=KIND, expected_schema_hash=SCHEMA_HASH)
+            expected = schema_hash_for(champion_info.feature_names)
+            champion = registry.load(None, kind=KIND, expected_schema_hash=expected)
         except RegistryError:
             champion = None
+        if lacking:
+            champion = None
+    beats_prior, prior_reason = _beats_prior(metrics, prior_metrics, min_gain)
     if champion is not None:
         champion_metrics = evaluate_probs(
             champion.predict_proba(holdout.X), holdout.y, holdout.multiples
         )
         promoted, reason = _decide(metrics, champion_metrics, min_gain)
+        if promoted and not beats_prior:
+            promoted, reason = False, prior_reason
+    elif not beats_prior:
+        promoted, reason = False, prior_reason
     elif champion_info is not None:
         promoted, reason = (
             True,
-            "the champion does not fit the current features; candidate promoted",
+            f"the champion does not fit the current features; candidate promoted ({prior_reason})",
         )
     else:
-        promoted, reason = True, "first model: promoted"
+        promoted, reason = True, f"first model: promoted ({prior_reason})"
 
     try:
         info = registry.save(
@@ -159,9 +186,14 @@ def train_and_compare(
                 **metrics,
                 "holdout_start": holdout.ts[0].isoformat(),
                 "n_holdout": len(holdout),
+                "prior_log_loss": prior_metrics["log_loss"],
+                "beats_prior": beats_prior,
+                "objective": candidate.objective_,
+                "prior_weight": candidate.blend_,
             },
             training_window=window,
             n_samples=len(train),
+            promote_first=False,
         )
         if promoted and not info.champion:
             registry.promote(info.version)
@@ -177,7 +209,34 @@ def train_and_compare(
         reason=reason,
         champion_version=champion_info.version if champion_info else None,
         champion_metrics=champion_metrics,
+        prior_metrics=prior_metrics,
+        objective=candidate.objective_,
+        prior_weight=candidate.blend_,
+        threex=_threex(ds, registry, holdout_fraction, min_gain, holdout_probs) if threex else None,
     )
+
+
+def _threex(
+    ds: Dataset, registry: Registry, holdout_fraction: float, min_gain: float, probs: np.ndarray
+) -> ThreeXReport:
+    from engine.learning.threex import train_threex  # it imports this module
+
+    return train_threex(
+        ds, registry, holdout_fraction=holdout_fraction, min_gain=min_gain, outcome_probs=probs
+    )
+
+
+def _beats_prior(
+    cand: dict[str, float], prior: dict[str, float], min_gain: float
+) -> tuple[bool, str]:
+    gain = prior["log_loss"] - cand["log_loss"]
+    versus = f"log-loss {cand['log_loss']:.4f} vs the prior's {prior['log_loss']:.4f}"
+    if gain < min_gain:
+        return False, (
+            f"not promoted: the candidate does not beat the class-frequency prior on the holdout "
+            f"({versus}; needs a gain of {min_gain:.4f})"
+        )
+    return True, versus
 
 
 def _decide(cand: dict[str, float], champ: dict[str, float], min_gain: float) -> tuple[bool, str]:

@@ -20,6 +20,8 @@ Volume/liquidity (the snapshot):
   volume_spike_vs_avg            volume_1h / (volume_24h / 24)
   liquidity_depth                pool liquidity, USD
   liquidity_to_mcap              liquidity / market cap
+  entry_mcap_usd                 ln(market cap in USD) of the snapshot: the entry the label's
+                                 multiple is measured from (issue 13; signal-time, so no leak)
 KOL (tracked-KOL buys of the token with block_time <= t):
   kol_count, kol_elite_count, kol_top_count   distinct KOL wallets, all / elite / top tier
   kol_avg_win_rate               mean win rate of those KOLs over their positions closed by t
@@ -77,6 +79,7 @@ FEATURE_NAMES: Final[tuple[str, ...]] = (
     "volume_spike_vs_avg",
     "liquidity_depth",
     "liquidity_to_mcap",
+    "entry_mcap_usd",
     "kol_count",
     "kol_elite_count",
     "kol_top_count",
@@ -203,6 +206,8 @@ def compute_features(inp: FeatureInputs) -> Features:
             out["volume_spike_vs_avg"] = _ratio(snap.volume_1h, snap.volume_24h / 24.0)
         out["liquidity_depth"] = _f(snap.liquidity_usd)
         out["liquidity_to_mcap"] = _ratio(snap.liquidity_usd, snap.mcap_usd)
+        if snap.mcap_usd > 0:
+            out["entry_mcap_usd"] = math.log(snap.mcap_usd)
         for window in ("5m", "1h", "24h"):
             change = getattr(snap, f"price_change_{window}")
             out[f"price_momentum_{window}"] = NAN if change is None else change / 100.0

@@ -24,12 +24,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlmodel import col, or_, select, update
+from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engine.errors import OutcomeUnknown, UserError
 from engine.signals.opening import SignalEvent
-from engine.storage import Alert, Database, Kol, Signal, Subscription, Token
+from engine.storage import Alert, Database, Kol, MarketSnapshot, Signal, Subscription, Token, Trade
 from engine.storage.db import insert_ignore
 from engine.storage.models import utcnow
 from engine.tracking.kolstats import KolStats
@@ -63,6 +63,13 @@ class AlertView:
     reasons: tuple[str, ...]
     # A send of this alert began before and its outcome was never recorded (the sender died).
     maybe_delivered: bool = False
+    # What a trader looks at (issue 14): the Diamond Hand KOL's buy in SOL, the token's latest
+    # market cap and liquidity (and when they were seen), and when the token was created.
+    buy_sol: float | None = None
+    mcap_now: float | None = None
+    liquidity_usd: float | None = None
+    market_ts: datetime | None = None
+    token_created_at: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -203,9 +210,11 @@ async def pending(
                 or_(col(Alert.claimed_until).is_(None), col(Alert.claimed_until) <= due_by),
             )
         rows = (await session.exec(query)).all()
+        market = {a.id: await _market_now(session, a, s.mint) for a, s, _, _ in rows}
     views = []
     for alert, signal, token, kol in rows:
         assert alert.id is not None
+        buy_sol, latest = market[alert.id]
         reasons = tuple(
             Reason(r["feature"], float(r["value"]), float(r["contribution"])).text
             for r in (alert.reasons or [])
@@ -229,9 +238,40 @@ async def pending(
                 probabilities=tuple(alert.probabilities) if alert.probabilities else None,
                 reasons=reasons,
                 maybe_delivered=alert.attempt_started_at is not None,
+                buy_sol=buy_sol,
+                mcap_now=latest.mcap_usd if latest else None,
+                liquidity_usd=latest.liquidity_usd if latest else None,
+                market_ts=latest.ts if latest else None,
+                token_created_at=token.created_at,
             )
         )
     return views
+
+
+async def _market_now(
+    session: AsyncSession, alert: Alert, mint: str
+) -> tuple[float | None, MarketSnapshot | None]:
+    """The alerting KOL's buy size in SOL (its buys of the token at that time) and the
+    token's latest snapshot."""
+    bought = (
+        await session.exec(
+            select(func.sum(Trade.sol_amount)).where(
+                Trade.wallet == alert.kol_wallet,
+                Trade.mint == mint,
+                Trade.side == "buy",
+                Trade.block_time == alert.buy_ts,
+            )
+        )
+    ).one()
+    latest = (
+        await session.exec(
+            select(MarketSnapshot)
+            .where(MarketSnapshot.mint == mint)
+            .order_by(col(MarketSnapshot.ts).desc())
+            .limit(1)
+        )
+    ).first()
+    return (float(bought) if bought is not None else None), latest
 
 
 async def mark_sent(db: Database, alert_id: int) -> None:

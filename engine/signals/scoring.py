@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ import numpy as np
 from engine.errors import ModelUnavailable
 from engine.signals.conviction import ml_boost, rule_score
 from engine.signals.features import FEATURE_NAMES, feature_vector
+from ml.metrics import THREEX_SHARE_OF_SMALL_WIN
 from ml.registry import Registry, RegistryError
 from ml.schema import feature_schema_hash
 
@@ -23,6 +24,24 @@ log = logging.getLogger(__name__)
 
 SCHEMA_HASH = feature_schema_hash(FEATURE_NAMES)
 KIND = "outcome"
+EXTRA_PREFIX = "x_"  # a data file's own numeric columns that become features (issue 13)
+
+
+def extra_features(names: Sequence[str]) -> list[str] | None:
+    """The ``x_*`` names after FEATURE_NAMES in a model's feature list; None when the list is
+    not FEATURE_NAMES followed only by such names (a model of another schema)."""
+    base = len(FEATURE_NAMES)
+    if tuple(names[:base]) != FEATURE_NAMES:
+        return None
+    extra = list(names[base:])
+    return extra if all(n.startswith(EXTRA_PREFIX) for n in extra) else None
+
+
+def schema_hash_for(names: Sequence[str]) -> str:
+    """The schema hash a model of ``names`` is checked against: its own when it is
+    FEATURE_NAMES plus ``x_*`` columns (scored from files that carry them), else the current
+    FEATURE_NAMES hash (so that any other list is a mismatch)."""
+    return feature_schema_hash(names) if extra_features(names) else SCHEMA_HASH
 
 
 def usd(v: float | None) -> str:
@@ -106,6 +125,20 @@ class Score:
     probabilities: tuple[float, ...] | None = None
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
     model_version: str | None = None
+    # The promoted 3x+ net (engine.learning.threex): its calibrated P(3x+), whether its score
+    # passes its validation-chosen threshold, and its version; None without a promoted net.
+    threex_p: float | None = None
+    threex_flag: bool | None = None
+    threex_threshold: float | None = None
+    threex_version: str | None = None
+
+    @property
+    def outcome_p_threex(self) -> float | None:
+        """The outcome model's own P(3x+) (``ml.metrics.p_threex`` of its probabilities)."""
+        if self.probabilities is None:
+            return None
+        p = self.probabilities
+        return float(sum(p[2:]) + THREEX_SHARE_OF_SMALL_WIN * p[1])
 
     @property
     def total(self) -> int:
@@ -131,9 +164,21 @@ class Scorer:
         self._version: str | None = None
         self._loaded = False
         self.note: str | None = None
+        self._threex: tuple[str, Any] | None = None
+        self._threex_loaded = False
 
     def reload(self) -> None:
         self._model, self._version, self._loaded, self.note = None, None, False, None
+        self._threex, self._threex_loaded = None, False
+
+    def threex(self) -> tuple[str, Any] | None:
+        """The promoted 3x+ net and its version (loaded on first use), or None."""
+        if not self._threex_loaded:
+            from engine.learning.threex import load_threex_champion
+
+            self._threex = load_threex_champion(self.registry)
+            self._threex_loaded = True
+        return self._threex
 
     def _load(self) -> None:
         if self._loaded:
@@ -152,8 +197,8 @@ class Scorer:
     def _fall_back(self, why: str) -> None:
         """Score with the newest earlier model that loads, the champion being unusable."""
         for info in self.registry.list(KIND):  # newest first
-            if info.champion:
-                continue
+            if info.champion or info.metrics.get("beats_prior") is False:
+                continue  # a candidate that lost to the class-frequency prior is never used
             try:
                 self._model = self.registry.load(
                     info.version, kind=KIND, expected_schema_hash=SCHEMA_HASH
@@ -179,8 +224,20 @@ class Scorer:
     def require_model(self) -> OutcomeModel:
         model = self.model
         if model is None:
-            raise ModelUnavailable("no trained model yet: run /retrain (or `moonbot train`) first")
+            raise ModelUnavailable(self.no_model_text())
         return model
+
+    def no_model_text(self) -> str:
+        """Why there is no model to score with, in one line for the faces."""
+        if self.note:
+            return f"no usable model: {self.note}"
+        if self.registry.champion(KIND) is None and self.registry.list(KIND):
+            return (
+                "no promoted model: no trained candidate has beaten the class-frequency prior "
+                "on its holdout yet (scores are rule scores only; /retrain when more signals "
+                "are labeled)"
+            )
+        return "no trained model yet: run /retrain (or `moonbot train`) first"
 
     def score(self, features: Mapping[str, float], *, k_reasons: int = 3) -> Score:
         rule = rule_score(features)
@@ -197,10 +254,21 @@ class Scorer:
         # shown are the strongest among the facts known.
         known = [r for r in top_reasons(model, row, k=k_reasons + 6) if not math.isnan(r.value)]
         reasons = tuple(Reason(r.feature, r.value, r.contribution) for r in known[:k_reasons])
+        threex = self.threex()
+        extra: dict[str, Any] = {}
+        if threex is not None:
+            version, net = threex
+            extra = {
+                "threex_p": float(net.calibrated_proba(row)[0]),
+                "threex_flag": bool(net.predict(row)[0]),
+                "threex_threshold": float(net.threshold_),
+                "threex_version": version,
+            }
         return Score(
             rule=rule,
             boost=ml_boost(probs),
             probabilities=tuple(float(p) for p in probs),
             reasons=reasons,
             model_version=self._version,
+            **extra,
         )

@@ -5,6 +5,12 @@ The steps work on the KOL trades above the trade mark the last settled poll reac
 (``PIPELINE_SETTLED``), the buys of tokens without a signal, and the signals without an
 outcome. A token's alerts are written in the transaction of its signal step, and the tokens a
 killed settle finished (``PIPELINE_DONE``) are not done twice.
+
+``settle_trades`` runs the same steps at once for trades just stored by the push path (or by a
+poll, wallet by wallet): positions of their wallets, their tokens' signals and alerts. It keeps
+no mark of its own: the settle after the next poll goes over those trades again, and changes
+nothing (a signal is opened once, (signal, channel) alerts are unique), so a crash in between
+loses nothing either.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engine.config import Settings
+from engine.records import TradeRecord
 from engine.signals import outbox
 from engine.signals.opening import SignalEvent, process_buys, unsignaled_buys
 from engine.signals.scoring import Scorer
@@ -117,3 +124,25 @@ async def settle(
         await session.merge(AppState(key=PIPELINE_SETTLED, value=json.dumps(batch)))
         await session.exec(delete(AppState).where(col(AppState.key).startswith(PIPELINE_DONE)))
     return Settled(run.events, run.recorded, labels.labeled, run.failed)
+
+
+async def settle_trades(
+    db: Database, scorer: Scorer, settings: Settings, trades: Sequence[TradeRecord]
+) -> Settled:
+    """Positions, signals and alerts for ``trades`` now (see the module doc)."""
+    if not trades:
+        return Settled()
+    await refresh_positions(db, {t.wallet for t in trades})
+    buys = [t for t in trades if t.side == "buy"]
+    if not buys:
+        return Settled()
+    rule = outbox.AlertRule(
+        await all_stats(db), settings.diamond_hand_threshold, settings.diamond_hand_min_positions
+    )
+
+    async def record(session: AsyncSession, mint: str, events: Sequence[SignalEvent]) -> int:
+        return await outbox.write_alerts(session, events, rule)
+
+    window = timedelta(hours=settings.signal_window_hours)
+    run = await process_buys(db, scorer, buys, window=window, sink=record)
+    return Settled(run.events, run.recorded, 0, run.failed)

@@ -17,6 +17,9 @@ the records, see ``oracle.F_INPUTS``)
 
     log(max multiple) = f(x) + e,     e ~ Normal(0, sigma^2),  sigma = SimConfig.noise_sigma = 1.05
 
+(``SimConfig(noise_kind="skewed")`` replaces the normal e by a point mass of rugs and a heavy
+right tail, with its own exact oracle: see ``engine.sim.oracle``.)
+
     f(x) = -0.10
            - 2.0   * [bundle_detected AND holder_top10_pct > 50]   bundled and concentrated: rug
            + 1.2   * kol_elite_count                                each elite KOL in the wave

@@ -7,6 +7,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 SnapshotDetail = Literal["full", "lean"]
+# "normal": e ~ Normal(0, sigma^2). "skewed" (issue 13, the setting the normal-in-log-space AFT
+# model does not assume): a point mass of rugs, otherwise a right-skewed, heavier-tailed Gumbel
+# draw with the same spread (engine.sim.oracle).
+NoiseKind = Literal["normal", "skewed"]
 
 # The outcome noise: log(max multiple) = f + N(0, NOISE_SIGMA^2) (see engine.sim.oracle).
 DEFAULT_NOISE_SIGMA = 1.05
@@ -31,6 +35,7 @@ class SimConfig:
     tokens_per_day: int = 30
     snapshot_detail: SnapshotDetail = "full"
     noise_sigma: float = DEFAULT_NOISE_SIGMA
+    noise_kind: NoiseKind = "normal"
     base_slot: int = 385_000_000
 
     def __post_init__(self) -> None:
@@ -50,6 +55,8 @@ class SimConfig:
             )
         if not self.noise_sigma > 0:
             raise ValueError("noise_sigma must be positive")
+        if self.noise_kind not in ("normal", "skewed"):
+            raise ValueError(f"noise_kind must be 'normal' or 'skewed', got {self.noise_kind!r}")
 
     @property
     def n_tokens(self) -> int:

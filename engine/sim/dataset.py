@@ -28,6 +28,7 @@ from engine.signals.features import (
 )
 from engine.signals.narratives import match_narratives
 from engine.sim import SimConfig, SimWorld, generate
+from engine.sim.config import NoiseKind
 from engine.tracking.kolstats import WinRateIndex
 
 
@@ -96,10 +97,16 @@ def world_dataset(
 __all__ = ["OracleDataset", "world_dataset"]
 
 
-def simulated_signals(n_signals: int, seed: int, per_day: int = 100) -> OracleDataset:
+def simulated_signals(
+    n_signals: int, seed: int, per_day: int = 100, noise_kind: NoiseKind = "normal"
+) -> OracleDataset:
     """At least ``n_signals`` signals of a fresh simulated market (lean snapshots), for the
     benchmarks: ``per_day`` launches a day, as many days as that takes."""
     config = SimConfig(
-        seed=seed, n_days=-(-n_signals // per_day), tokens_per_day=per_day, snapshot_detail="lean"
+        seed=seed,
+        n_days=-(-n_signals // per_day),
+        tokens_per_day=per_day,
+        snapshot_detail="lean",
+        noise_kind=noise_kind,
     )
     return world_dataset(generate(config))

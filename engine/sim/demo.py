@@ -21,24 +21,31 @@ from engine.signals import outbox
 from engine.sim.config import SimConfig
 from engine.sim.source import SimSource
 from engine.sim.world import SimWorld
-from engine.storage import AppState, Database, Signal, Token
+from engine.storage import Database, Signal, Token
 from engine.tracking import kols
 from engine.tracking.positionstore import all_stats
 from engine.views import DemoWorld, RankedKol, RecentSignal
 
 
 async def reset_demo_data(settings: Settings) -> None:
-    """Empty the demo's database and models, refusing to touch data from a real source."""
+    """Empty the demo's database and models, refusing to touch data from a real source.
+
+    The same on SQLite and PostgreSQL: the database's source mark (``Database.mark_source``,
+    set at every start; "rpc" once any start used a real source) decides, and the reset drops
+    every table and the migration mark, so the demo's start builds the schema anew."""
     db = Database(settings.db_url)
     try:
         await db.create()
-        async with db.session() as session:
-            row = await session.get(AppState, "source")
-            source = row.value if row is not None else None
+        source = await db.recall("source")
         if source not in (None, "sim"):
+            if settings.database_url is None:
+                where, change = f"in {settings.data_dir}", "MOONBOT_DATA_DIR to another directory"
+            else:
+                where = settings.redacted()["database_url"]
+                change = "MOONBOT_DATABASE_URL to another database"
             raise UserError(
-                f"the database {settings.data_dir} uses holds data from the {source!r} source: "
-                "set MOONBOT_DATA_DIR to another directory for the demo"
+                f"the database {where} holds data from the {source!r} source: "
+                f"set {change} for the demo"
             )
         await db.drop_all()
     finally:
@@ -104,22 +111,27 @@ class DemoService(MoonbotService):
     async def holdout_comparison(
         self, oracle: Callable[[str], Sequence[float]] | None = None
     ) -> dict[str, dict[str, float]]:
-        """The champion and a reference (default: the simulator's oracle) on the holdout."""
+        """The champion, the class-frequency prior of the training rows and a reference (default:
+        the simulator's oracle) on the holdout."""
         import numpy as np
 
         from engine.learning.training import labeled_dataset, time_split
         from ml.metrics import evaluate_probs
+        from ml.prior import ClassPrior
 
         model = self.scorer.require_model()
         reference_of = oracle if oracle is not None else self.world.oracle_probs
         ds = await labeled_dataset(self.db)
-        _, holdout = time_split(ds, self.settings.holdout_fraction)
+        train, holdout = time_split(ds, self.settings.holdout_fraction)
         if len(holdout) == 0:
             raise ModelUnavailable("no labeled signals in the holdout yet")
         probs = model.predict_proba(holdout.X)
         reference = np.array([reference_of(m) for m in holdout.mints], dtype=float)
         return {
             "model": evaluate_probs(probs, holdout.y, holdout.multiples),
+            "prior": evaluate_probs(
+                ClassPrior().fit(train.y).predict_proba(len(holdout)), holdout.y, holdout.multiples
+            ),
             "oracle": evaluate_probs(reference, holdout.y, holdout.multiples),
         }
 

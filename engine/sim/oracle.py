@@ -11,11 +11,23 @@ stay inside one class (rug, mega_moon), so the class of a signal is the class of
     P(class k | x) = Phi((log b_k - f) / sigma) - Phi((log b_(k-1) - f) / sigma)
 
 with b the label boundaries 1.5/5/10/50/100 (b_0 = 0, b_6 = infinity).
+
+The "skewed" noise (``SimConfig.noise_kind``, issue 13) breaks the normal shape on purpose: with
+probability ``RUG_SHARE`` the token rugs whatever f says (a point mass in class 0, its multiple
+drawn below 1x), otherwise ``e = beta * (G + ln ln 2)`` with G standard Gumbel, a right-skewed
+draw with a heavier right tail, median 0 and standard deviation sigma
+(``beta = sigma * sqrt(6) / pi``). Its CDF is ``F(z) = exp(-ln 2 * exp(-z / beta))``, so
+
+    P(class k | x) = RUG_SHARE * [k = 0] + (1 - RUG_SHARE) * (F(ln b_k - f) - F(ln b_(k-1) - f))
+
+Features outside ``F_INPUTS`` (sol_price, the holder shape, momentum, ...) have no effect in
+either setting.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -24,6 +36,8 @@ from engine.learning.labels import LOG_BOUNDARIES, N_CLASSES
 
 INTERCEPT: Final[float] = -0.1
 MAX_MULTIPLE: Final[float] = 20_000.0
+RUG_SHARE: Final[float] = 0.25  # "skewed" noise: the point mass of rugs
+_LN_LN_2: Final[float] = math.log(math.log(2.0))
 RUG_FLOOR: Final[float] = 0.5  # below 1x, multiples are squeezed into (RUG_FLOOR, 1)
 TOP10_PIVOT: Final[float] = 30.0  # holder_top10_pct where the concentration term is zero
 VOLUME_RATIO_CLIP: Final[tuple[float, float]] = (0.05, 20.0)
@@ -101,12 +115,40 @@ def _phi(z: float) -> float:
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
-def class_probs(f: float, sigma: float) -> tuple[float, ...]:
-    """P(class | f) for y = f + Normal(0, sigma^2): six probabilities summing to 1."""
-    cdf = [0.0, *(_phi((b - f) / sigma) for b in LOG_BOUNDARIES), 1.0]
-    probs = tuple(max(0.0, cdf[k + 1] - cdf[k]) for k in range(N_CLASSES))
+def gumbel_scale(sigma: float) -> float:
+    """beta of the "skewed" noise: the Gumbel scale whose standard deviation is ``sigma``."""
+    return sigma * math.sqrt(6.0) / math.pi
+
+
+def _skewed_cdf(z: float, sigma: float) -> float:
+    return math.exp(-math.log(2.0) * math.exp(-z / gumbel_scale(sigma)))
+
+
+def class_probs(f: float, sigma: float, noise_kind: str = "normal") -> tuple[float, ...]:
+    """P(class | f) for y = f + e (``noise_kind`` "normal" or "skewed", see the module doc):
+    six probabilities summing to 1."""
+    if noise_kind == "normal":
+        cdf = [0.0, *(_phi((b - f) / sigma) for b in LOG_BOUNDARIES), 1.0]
+    else:
+        cdf = [0.0, *(_skewed_cdf(b - f, sigma) for b in LOG_BOUNDARIES), 1.0]
+    probs = [max(0.0, cdf[k + 1] - cdf[k]) for k in range(N_CLASSES)]
     total = sum(probs)
-    return tuple(p / total for p in probs)
+    probs = [p / total for p in probs]
+    if noise_kind == "skewed":
+        probs = [(1.0 - RUG_SHARE) * p for p in probs]
+        probs[0] += RUG_SHARE
+    return tuple(probs)
+
+
+def draw_log_multiple(rng: random.Random, f: float, sigma: float, noise_kind: str) -> float:
+    """One draw of y = log(max multiple) for f. "normal" makes exactly the one ``gauss`` draw the
+    simulator always made (its records stay byte-identical); a "skewed" rug lands below 0."""
+    if noise_kind == "normal":
+        return f + rng.gauss(0.0, sigma)
+    if rng.random() < RUG_SHARE:
+        return -rng.expovariate(1.0) - 1e-6
+    u = min(max(rng.random(), 1e-300), 1.0 - 1e-16)
+    return f + gumbel_scale(sigma) * (-math.log(-math.log(u)) + _LN_LN_2)
 
 
 def multiple_from_log(y: float) -> float:

@@ -36,7 +36,13 @@ from engine.sim.config import SimConfig
 from engine.sim.context import ContextSeries, generate_context
 from engine.sim.kols import Leg, SimKol, choose_joiners, choose_wave, make_kols, plan_position
 from engine.sim.names import token_name
-from engine.sim.oracle import class_probs, multiple_from_log, outcome_mean, token_quality
+from engine.sim.oracle import (
+    class_probs,
+    draw_log_multiple,
+    multiple_from_log,
+    outcome_mean,
+    token_quality,
+)
 from engine.sim.path import PostPath, PrePath, PricePath
 from engine.sim.trades import BOND_MCAP_USD, realize
 from engine.sim.world import SimTruth, SimWorld
@@ -188,8 +194,9 @@ def _token_story(
     x["kol_elite_count"] = float(sum(kols[k].tier == "elite" for k in wave))
     # 4. the outcome
     f = outcome_mean(x)
-    noise = rng.gauss(0.0, config.noise_sigma)
-    multiple = multiple_from_log(f + noise)
+    y = draw_log_multiple(rng, f, config.noise_sigma, config.noise_kind)
+    noise = y - f
+    multiple = multiple_from_log(y)
     peak_mcap = entry * multiple
     peak_s = _peak_seconds(rng, multiple, age_s)
     path = PricePath(pre, _post_path(rng, pre.l_entry, multiple, peak_s))
@@ -243,7 +250,7 @@ def _token_story(
         f=f,
         noise=noise,
         max_multiple=max_multiple,
-        class_probs=class_probs(f, config.noise_sigma),
+        class_probs=class_probs(f, config.noise_sigma, config.noise_kind),
         time_to_peak_hours=peak_s / HOUR_S,
         label=label_for_multiple(max_multiple),
         f_inputs=x,

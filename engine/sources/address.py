@@ -31,3 +31,38 @@ def is_valid_address(text: str) -> bool:
     except InvalidAddress:
         return False
     return True
+
+
+# --- input as people paste it ------------------------------------------------------------------
+
+# Sites whose token (or wallet) page has the address as a path segment, as linked from their
+# own pages and APIs: DexScreener's API gives each pair a ``url`` of the form
+# ``https://dexscreener.com/solana/<pair address, lower-cased>`` (../shared/fixtures/market/
+# dexscreener/latest_dex_pairs_solana_raydiumV4_WOOD-USDC_6guiXw.json), and its token pages are
+# ``/solana/<mint>``; Solscan ``/token/<mint>`` and ``/account/<address>``, Birdeye
+# ``/token/<mint>?chain=solana`` (the forms in warlyware/aurora-vertex src/utils/urls.ts);
+# pump.fun ``/coin/<mint>``; GMGN ``/sol/token/<mint>`` (a shared link may put a referral code
+# before the mint: ``<code>_<mint>``).
+PASTE_HOSTS = ("dexscreener.com", "solscan.io", "birdeye.so", "pump.fun", "gmgn.ai")
+
+
+def address_in_paste(text: str) -> tuple[str | None, str | None]:
+    """What a pasted token reference holds: ``(address, None)`` for a mint or a site URL with a
+    valid address in its path; from DexScreener, whose URLs are lower-cased (base58 is
+    case-sensitive, so a lower-cased address must be matched against known mints), ``(address or
+    None, lowered)``; ``(None, None)`` for anything else (the text is then checked as an address
+    and fails with that check's one line)."""
+    value = text.strip().strip("<>")
+    if "://" not in value and "/" not in value:
+        return (value, None) if is_valid_address(value) else (None, None)
+    host, _, path = value.split("://", 1)[-1].partition("/")
+    host = host.lower().removeprefix("www.")
+    if not any(host == h or host.endswith("." + h) for h in PASTE_HOSTS):
+        return (None, None)
+    segments = [s for s in path.split("?", 1)[0].split("#", 1)[0].split("/") if s]
+    found = next(
+        (c for s in reversed(segments) if is_valid_address(c := s.rsplit("_", 1)[-1])), None
+    )
+    if host.endswith("dexscreener.com") and segments and 32 <= len(segments[-1]) <= 44:
+        return (found, segments[-1].lower())
+    return (found, None)

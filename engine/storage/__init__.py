@@ -1,4 +1,5 @@
-"""Storage: SQLModel tables on an async engine (SQLite + aiosqlite by default)."""
+"""Storage: SQLModel tables on an async engine (SQLite + aiosqlite by default, PostgreSQL +
+asyncpg by URL), the schema's migrations (``migrations``), locks between processes (``locks``)."""
 
 from engine.storage.db import Database
 from engine.storage.models import (

@@ -21,6 +21,7 @@ the same one-line ``UserError``s, and nothing is written when a check fails.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -188,7 +189,13 @@ async def tracked_cursors(db: Database) -> dict[str, str | None]:
 
 
 async def backfill(
-    db: Database, source: MarketSource, wallet_text: str, *, days: int, now: datetime
+    db: Database,
+    source: MarketSource,
+    wallet_text: str,
+    *,
+    days: int,
+    now: datetime,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BackfillReport:
     wallet = validate_address(wallet_text, "wallet")
     check_days(days)
@@ -203,7 +210,7 @@ async def backfill(
             raise UnknownKol(f"wallet {wallet} is not tracked: add it first with `track add`")
         cursor = row.cursor_signature
     since = now - timedelta(days=days)
-    history = await source.wallet_history(wallet, since=since, before=cursor)
+    history = await source.wallet_history(wallet, since=since, before=cursor, progress=progress)
     cursor_set = False
     async with db.session() as session:
         stored = await insert_ignore(

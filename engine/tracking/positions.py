@@ -6,9 +6,20 @@ sold position is proceeds minus the FIFO cost of the tokens sold. A sell of more
 tracked buys hold (tokens that came from elsewhere) is capped at the holdings: only that share of
 its proceeds counts, the rest is ignored.
 
-``multiple`` is proceeds / cost of a closed position. ``peak_multiple`` is filled in from market
-snapshots by the caller (see ``with_peak``): the highest price in the 72 hours after the position
-opened over the average entry price, i.e. how far the token ran after the wallet bought.
+``multiple`` is proceeds / cost of a closed position. ``peak_multiple`` is filled in by the caller
+(see ``with_peak`` and ``peak_of``): how far the token ran after the wallet bought, the highest of
+
+* the market's run-up: the highest snapshot price in the 72 hours after the position opened over
+  the snapshot price at opening, and
+* the swap prices over the wallet's own average entry price (SOL per raw unit, so no currency
+  conversion): every tracked swap of the token in those 72 hours, and each of the wallet's own
+  sells of the position whenever it happened.
+
+A position's realized multiple is its average sell price over its average buy price, and every
+sell price is among the swap prices, so ``multiple <= peak_multiple`` always holds. With snapshots
+alone it did not (issue 14: 4 of 1,806 closed positions) when the wallet bought below the last
+snapshot price, sold into a spike between snapshots, sold after the 72 hours, or the token had
+no snapshot at all.
 """
 
 from __future__ import annotations
@@ -156,3 +167,28 @@ def _freeze(wallet: str, mint: str, cur: _Open, closed_at: datetime | None) -> P
         proceeds_sol=cur.proceeds,
         realized_pnl_sol=cur.realized,
     )
+
+
+def peak_of(
+    state: PositionState, market_peak: float | None, swaps: Sequence[TradeRecord]
+) -> float | None:
+    """``state``'s peak multiple (see the module docstring): ``market_peak`` (the snapshots'
+    run-up, or None) and the swaps of its token (any tracked wallet's, in time order)."""
+    entry = state.entry_price_sol
+    best = market_peak
+    if entry <= 0:
+        return best
+    end = state.opened_at + PEAK_WINDOW
+    for t in swaps:
+        if t.token_amount_raw <= 0 or t.block_time < state.opened_at:
+            continue
+        own_sell = (
+            t.wallet == state.wallet
+            and t.side == "sell"
+            and (state.closed_at is None or t.block_time <= state.closed_at)
+        )
+        if t.block_time > end and not own_sell:
+            continue
+        ratio = t.sol_amount / t.token_amount_raw / entry
+        best = ratio if best is None else max(best, ratio)
+    return best

@@ -8,10 +8,11 @@ from datetime import datetime
 
 from sqlmodel import col, delete, select
 
+from engine.records import TradeRecord
 from engine.storage import Database, MarketSnapshot, Position, Trade
 from engine.storage.convert import position_row, position_state, trade_record
 from engine.tracking.kolstats import KolStats, compute_stats
-from engine.tracking.positions import PEAK_WINDOW, PositionState, build_positions
+from engine.tracking.positions import PEAK_WINDOW, PositionState, build_positions, peak_of
 
 
 class PriceSeries:
@@ -43,7 +44,11 @@ async def refresh_positions(db: Database, wallets: Iterable[str]) -> int:
         trades = (
             await session.exec(select(Trade).where(col(Trade.wallet).in_(wallets), Trade.is_kol))
         ).all()
-        states = build_positions(trade_record(t) for t in trades)
+        records = [trade_record(t) for t in trades]
+        states = build_positions(records)
+        swaps: dict[str, list[TradeRecord]] = {}
+        for record in sorted(records, key=lambda t: t.chain_order):
+            swaps.setdefault(record.mint, []).append(record)
         mints = sorted({p.mint for p in states})
         points: dict[str, list[tuple[datetime, float]]] = {}
         for mint, ts, price in (
@@ -57,9 +62,10 @@ async def refresh_positions(db: Database, wallets: Iterable[str]) -> int:
         series = {mint: PriceSeries(p) for mint, p in points.items()}
         await session.exec(delete(Position).where(col(Position.wallet).in_(wallets)))
         for state in states:
-            peak = (
+            market = (
                 series[state.mint].peak_multiple(state.opened_at) if state.mint in series else None
             )
+            peak = peak_of(state, market, swaps.get(state.mint, ()))
             session.add(Position(**position_row(state.with_peak(peak))))
     return len(states)
 

@@ -13,14 +13,24 @@ get their token, snapshots and creator trades from the next poll, as if it had n
 and a recently traded mint whose token row is missing is asked for again on every poll. A wallet
 whose trades cannot be read (the source fails for it, or its budget ran out) is logged, reported
 and left with its cursor untouched for the next poll; the others go on.
+
+Wallets are read ``concurrency`` at a time (the source's rate limit paces them all), and
+``on_stored`` (when set) is given each wallet's trades as soon as they are stored, so their
+signals and alerts need not wait for the whole poll.
+
+The push path (``ingest``) stores a notified transaction's trades through the same rows and
+keys, and the token facts and snapshots of their mints at once; it never moves a cursor. The
+next poll reads past those signatures (its cursor moves only there), so push and poll together
+lose nothing (the poll repairs what push missed) and duplicate nothing (the unique key).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,7 +38,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engine.errors import StorageUnavailable
-from engine.records import MarketSource, TradeRecord
+from engine.records import MarketSource, SnapshotRecord, TokenRecord, TradeRecord
 from engine.storage import (
     AppState,
     Database,
@@ -71,6 +81,25 @@ class PollResult:
         return {t.wallet for t in self.new_trades}
 
 
+@dataclass(slots=True)
+class IngestResult:
+    """What ``Tracker.ingest`` stored: the trades that were new, and their market rows."""
+
+    new_trades: list[TradeRecord] = field(default_factory=list)
+    new_tokens: int = 0
+    new_snapshots: int = 0
+
+
+@dataclass(slots=True)
+class _Market:
+    tokens: list[TokenRecord]
+    snapshots: list[SnapshotRecord]
+    creator_trades: list[TradeRecord]
+
+
+OnStored = Callable[[list[TradeRecord]], Awaitable[object]]
+
+
 class Tracker:
     """``budget``: a poll stops starting wallets after this long (``clock`` in seconds, a
     monotonic clock unless a test gives one); the wallets left keep their cursors."""
@@ -83,12 +112,17 @@ class Tracker:
         horizon: timedelta,
         budget: timedelta | None = None,
         clock: Callable[[], float] = time.monotonic,
+        concurrency: int = 1,
+        on_stored: OnStored | None = None,
     ) -> None:
         self.db = db
         self.source = source
         self.horizon = horizon
         self.budget = budget
         self.clock = clock
+        self.concurrency = max(1, concurrency)
+        self.on_stored = on_stored
+        self._writes = asyncio.Lock()  # one write transaction at a time (SQLite's own rule)
 
     async def sync_kols(self) -> int:
         """Add the source's KOLs that are not tracked yet; returns how many were added."""
@@ -114,17 +148,25 @@ class Tracker:
         kols = sorted(kols, key=lambda k: k.wallet not in left)  # no wallet waits forever
         last_poll = datetime.fromisoformat(last_row.value) if last_row else None
 
-        for kol in kols:
-            if self.budget is not None and self.clock() - started >= self.budget.total_seconds():
-                result.unfinished_wallets.append(kol.wallet)
-                continue
-            try:
-                await self._poll_wallet(kol.wallet, kol.cursor_signature, until)
-            except StorageUnavailable:
-                raise
-            except Exception as exc:  # one wallet's failure never blocks the others
-                log.warning("wallet %s not polled, left for the next poll: %s", kol.wallet, exc)
-                result.failed_wallets.append(kol.wallet)
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def read(kol: Kol) -> None:
+            async with slots:
+                budget = self.budget
+                if budget is not None and self.clock() - started >= budget.total_seconds():
+                    result.unfinished_wallets.append(kol.wallet)
+                    return
+                await self._read_wallet(kol, until, result)
+
+        try:
+            async with asyncio.TaskGroup() as group:  # StorageUnavailable stops the whole poll
+                for kol in kols:
+                    group.create_task(read(kol))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        order = {kol.wallet: n for n, kol in enumerate(kols)}
+        result.unfinished_wallets.sort(key=order.__getitem__)
+        result.failed_wallets.sort(key=order.__getitem__)
         if result.unfinished_wallets:
             log.warning(
                 "poll budget of %s spent: %d wallets left for the next poll",
@@ -162,39 +204,12 @@ class Tracker:
             )
         old_mints = sorted((active | traded) - set(new_mints))
 
-        tokens = await self.source.tokens(new_mints)
-        snapshots = [
-            *await self.source.snapshots(new_mints, None, until),
-            *await self.source.snapshots(old_mints, last_poll, until),
-        ]
-        creator_trades = [
-            *await self.source.creator_trades(new_mints, None, until),
-            *await self.source.creator_trades(old_mints, last_poll, until),
-        ]
+        market = await self._market(new_mints, old_mints, last_poll, until)
         context = await self.source.context(last_poll, until)
 
-        async with self.db.session() as session:
-            result.new_tokens = len(
-                await insert_ignore(
-                    session, Token, [token_row(t) for t in tokens], returning=Token.mint
-                )
-            )
-            result.new_snapshots = len(
-                await insert_ignore(
-                    session,
-                    MarketSnapshot,
-                    [snapshot_row(s) for s in snapshots],
-                    returning=MarketSnapshot.id,
-                )
-            )
-            result.new_creator_trades = len(
-                await insert_ignore(
-                    session,
-                    Trade,
-                    [trade_row(t, is_kol=False) for t in creator_trades],
-                    returning=Trade.id,
-                )
-            )
+        async with self._writes, self.db.session() as session:
+            stored = await _store_market(session, market)
+            result.new_tokens, result.new_snapshots, result.new_creator_trades = stored
             await insert_ignore(session, MarketContext, [context_row(c) for c in context])
             await session.merge(AppState(key=LAST_POLL_KEY, value=until.isoformat()))
             await session.merge(AppState(key=TRADE_MARK_KEY, value=str(result.trade_mark)))
@@ -210,12 +225,34 @@ class Tracker:
         )
         return result
 
-    async def _poll_wallet(self, wallet: str, cursor: str | None, until: datetime) -> int:
-        """Store the wallet's new trades and move its cursor, in one transaction."""
+    async def _read_wallet(self, kol: Kol, until: datetime, result: PollResult) -> None:
+        try:
+            stored = await self._poll_wallet(kol.wallet, kol.cursor_signature, until)
+        except StorageUnavailable:
+            raise
+        except Exception as exc:  # one wallet's failure never blocks the others
+            log.warning("wallet %s not polled, left for the next poll: %s", kol.wallet, exc)
+            result.failed_wallets.append(kol.wallet)
+            return
+        if stored and self.on_stored is not None:
+            try:
+                await self.on_stored(stored)
+            except StorageUnavailable:
+                raise
+            except Exception as exc:  # the settle after the poll does it from durable state
+                log.warning(
+                    "wallet %s: early signal step failed, left to the poll: %s", kol.wallet, exc
+                )
+
+    async def _poll_wallet(
+        self, wallet: str, cursor: str | None, until: datetime
+    ) -> list[TradeRecord]:
+        """Store the wallet's new trades and move its cursor, in one transaction; the trades
+        when any was new."""
         batch = await self.source.wallet_trades(wallet, cursor, until)
         if not batch.trades and batch.cursor in (None, cursor):
-            return 0
-        async with self.db.session() as session:
+            return []
+        async with self._writes, self.db.session() as session:
             ids = await insert_ignore(
                 session,
                 Trade,
@@ -226,7 +263,85 @@ class Tracker:
             if kol is not None and batch.cursor is not None:
                 kol.cursor_signature = batch.cursor
                 session.add(kol)
-        return len(ids)
+        return list(batch.trades) if ids else []
+
+    async def ingest(self, trades: Sequence[TradeRecord], now: datetime) -> IngestResult:
+        """Store pushed KOL trades (each once, by the unique key) and, for their mints, the
+        token facts still missing and a snapshot now; the cursors are the poll's alone."""
+        result = IngestResult()
+        if not trades:
+            return result
+        async with self._writes, self.db.session() as session:
+            ids = await insert_ignore(
+                session, Trade, [trade_row(t, is_kol=True) for t in trades], returning=Trade.id
+            )
+            rows = (await session.exec(select(Trade).where(col(Trade.id).in_(ids)))).all()
+            mints = {t.mint for t in trades}
+            known = set(
+                (await session.exec(select(Token.mint).where(col(Token.mint).in_(mints)))).all()
+            )
+        result.new_trades = sorted((trade_record(r) for r in rows), key=lambda t: t.chain_order)
+        if not result.new_trades and mints <= known:
+            return result
+        result.new_tokens, result.new_snapshots = await self.prepare(mints, now, known=known)
+        return result
+
+    async def prepare(
+        self, mints: Collection[str], now: datetime, *, known: Collection[str] | None = None
+    ) -> tuple[int, int]:
+        """The token facts still missing and a snapshot now of ``mints`` (just bought by a
+        KOL: their signal step needs them); how many tokens and snapshots were new."""
+        if known is None:
+            async with self.db.session() as session:
+                known = set(
+                    (await session.exec(select(Token.mint).where(col(Token.mint).in_(mints)))).all()
+                )
+        new_mints = sorted(set(mints) - set(known))
+        old_mints = sorted(set(mints) & set(known))
+        market = await self._market(new_mints, old_mints, await last_poll(self.db), now)
+        async with self._writes, self.db.session() as session:
+            tokens, snapshots, _ = await _store_market(session, market)
+        return tokens, snapshots
+
+    async def _market(
+        self,
+        new_mints: Collection[str],
+        old_mints: Collection[str],
+        since: datetime | None,
+        until: datetime,
+    ) -> _Market:
+        new, old = sorted(new_mints), sorted(old_mints)
+        return _Market(
+            tokens=await self.source.tokens(new),
+            snapshots=[
+                *await self.source.snapshots(new, None, until),
+                *await self.source.snapshots(old, since, until),
+            ],
+            creator_trades=[
+                *await self.source.creator_trades(new, None, until),
+                *await self.source.creator_trades(old, since, until),
+            ],
+        )
+
+
+async def _store_market(session: AsyncSession, market: _Market) -> tuple[int, int, int]:
+    """Insert tokens, snapshots and creator trades (each once); how many of each were new."""
+    tokens = await insert_ignore(
+        session, Token, [token_row(t) for t in market.tokens], returning=Token.mint
+    )
+    snapshots = await insert_ignore(
+        session,
+        MarketSnapshot,
+        [snapshot_row(s) for s in market.snapshots],
+        returning=MarketSnapshot.id,
+    )
+    creator = await insert_ignore(
+        session,
+        Trade,
+        [trade_row(t, is_kol=False) for t in market.creator_trades],
+        returning=Trade.id,
+    )
+    return len(tokens), len(snapshots), len(creator)
 
 
 async def last_poll(db: Database) -> datetime | None:

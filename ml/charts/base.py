@@ -1,7 +1,8 @@
 """Charts as PNG bytes: ``matplotlib.figure.Figure`` on the Agg canvas, never pyplot.
 
-Every chart is built inside ``chart_style()`` (``assets/moonbot.mplstyle``: dark, chat-friendly,
-10 x 6 in at 100 dpi = 1000 x 600 px). matplotlib's style context changes global rcParams, so
+Every chart is built inside ``chart_style()`` (``assets/moonbot.mplstyle``, package data of
+``ml.charts`` through the link ``ml/charts/moonbot.mplstyle``: dark, chat-friendly, 10 x 6 in at
+100 dpi = 1000 x 600 px). matplotlib's style context changes global rcParams, so
 figure creation and rendering hold a module lock: charts may be drawn from worker threads.
 """
 
@@ -12,7 +13,8 @@ import io
 import logging
 import threading
 from collections.abc import Iterator
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Final
 
 import matplotlib.style
@@ -25,7 +27,8 @@ from ml.classes import CLASSES, N_CLASSES
 
 log = logging.getLogger(__name__)
 
-STYLE_PATH: Final[Path] = Path(__file__).resolve().parents[2] / "assets" / "moonbot.mplstyle"
+# Package data (pyproject.toml), so an installed wheel draws with it too.
+STYLE_PATH: Final[Traversable] = resources.files("ml.charts") / "moonbot.mplstyle"
 FIGSIZE: Final[tuple[float, float]] = (10.0, 6.0)
 DPI: Final[int] = 100
 # Same order and colours as the style's colour cycle.
@@ -65,7 +68,7 @@ def chart_style() -> Iterator[None]:
     plain = {"text.parse_math": False}
     with _lock:
         if STYLE_PATH.is_file():
-            with matplotlib.style.context([STYLE_PATH, plain]):
+            with resources.as_file(STYLE_PATH) as path, matplotlib.style.context([path, plain]):
                 yield
         else:
             log.warning("chart style %s not found; using matplotlib defaults", STYLE_PATH)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,7 +154,17 @@ class FakeTelegram:
             case "sendPhoto":
                 photo = {"file_id": "AgAC-photo", "file_unique_id": "AQAD-photo"}
                 sizes = [{**photo, "width": 320, "height": 240, "file_size": len(files["photo"])}]
-                return await self._post(params, photo=sizes)
+                return await self._post(params, photo=sizes, caption=params.get("caption", ""))
+            case "sendMediaGroup":  # media: a JSON array of InputMediaPhoto, "attach://<name>"
+                album = []
+                for item in json.loads(params["media"]):
+                    upload = files[item["media"].removeprefix("attach://")]
+                    photo = {"file_id": "AgAC-album", "file_unique_id": "AQAD-album"}
+                    sizes = [{**photo, "width": 320, "height": 240, "file_size": len(upload)}]
+                    album.append(
+                        await self._post(params, photo=sizes, caption=item.get("caption", ""))
+                    )
+                return album
         return None
 
     async def _get_updates(self, params: dict[str, str]) -> list[dict[str, Any]]:

@@ -155,7 +155,8 @@ def test_predict_writes_rows_in_input_order(
         probs = [float(r[f"p_{c}"]) for c in CLASSES]
         assert sum(probs) == pytest.approx(1.0, abs=1e-5)
         assert r["predicted_class"] == CLASSES[int(np.argmax(probs))]
-        boost = 10 * probs[3] + 15 * probs[4] + 20 * probs[5]
+        # the conviction's ML term: the boost toward 10x+ minus the rug veto (conviction.py)
+        boost = 10 * probs[3] + 15 * probs[4] + 20 * probs[5] - 60 * max(0.0, probs[0] - 0.5)
         assert abs(int(r["conviction_boost"]) - boost) <= 0.5 + 1e-4
 
 

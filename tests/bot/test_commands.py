@@ -119,17 +119,17 @@ async def test_insights_on_an_empty_database(tmp_settings) -> None:  # type: ign
         (
             "/alerts threshold x",
             True,
-            "usage: /alerts on · /alerts off · /alerts threshold <0-100>",
+            "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100>",
         ),
         (
             "/alerts threshold ²",  # a digit to str.isdigit, not to int()
             True,
-            "usage: /alerts on · /alerts off · /alerts threshold <0-100>",
+            "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100>",
         ),
         (
             "/alerts threshold " + "9" * 5000,  # more digits than int() converts
             True,
-            "usage: /alerts on · /alerts off · /alerts threshold <0-100>",
+            "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100>",
         ),
         ("/alerts", True, "missing argument: usage /alerts <setting> [value]"),
         ("/track add " + UNKNOWN_MINT, False, "/track add is for admins only"),
@@ -215,3 +215,39 @@ async def test_bytes_that_are_not_utf8_get_one_line(service: MoonbotService) -> 
     reply = await dispatch(service, "/kol \udcff\udcfe")
     assert reply.text == "that is not valid UTF-8 text"
     assert await _rows(service) == before
+
+
+async def test_alerts_status_shows_the_channel_settings_to_anyone(service: MoonbotService) -> None:
+    before = await dispatch(service, "/alerts status", channel="telegram:9")
+    assert before.text.startswith("alerts off for this channel (conviction threshold 60;")
+    await dispatch(service, "/alerts threshold 70", is_admin=True, channel="telegram:9")
+    await dispatch(service, "/alerts on", is_admin=True, channel="telegram:9")
+    after = await dispatch(service, "/alerts status", channel="telegram:9")  # not an admin
+    assert after.text.startswith("alerts on for this channel (conviction threshold 70;")
+    assert not after.error
+
+
+async def test_performance_counts_sent_alerts_by_their_outcome(service: MoonbotService) -> None:
+    from engine.storage import Alert, Signal
+
+    async with service.db.session() as s:
+        signal = (await s.exec(select(Signal).where(Signal.mint == MINT_X))).one()
+        assert signal.id is not None
+        s.add(
+            Alert(
+                signal_id=signal.id,
+                channel="telegram:1",
+                kol_wallet=WALLET_A,
+                buy_ts=at(0),
+                status="sent",
+            )
+        )
+    text = (await dispatch(service, "/performance 7")).text
+    # X is labeled: its mcap went from 50,000 at the signal to 482,000 at 72 h (9.64x): a 2x,
+    # not a 10x, not a rug; one alert of one channel, so no per-channel lines
+    assert text.split("\n") == [
+        "Alerts sent in the last 7 days (to 2026-03-04 13:00 UTC), by their signal's outcome:",
+        "  all channels: 1 alerts, 1 with an outcome · reached 2x 1/1 (21%-100%) · 10x 0/1 "
+        "(0%-79%) · rugs 0/1 (0%-79%) · best $DROCK 9.6x · worst $DROCK 9.64x",
+    ]
+    assert (await dispatch(service, "/performance x")).error

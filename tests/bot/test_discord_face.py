@@ -17,6 +17,7 @@ import discord
 import pytest
 from pydantic import SecretStr
 
+from bot import discord_face
 from bot.commands import COMMANDS, Reply
 from bot.discord_face import (
     FAILED,
@@ -65,6 +66,9 @@ async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
     fake = await FakeDiscord().start()
     fake.role_ids = (ADMIN_ROLE,)
     fake.point_at(monkeypatch)
+    # Whether an answer is quick enough to go out undeferred must not depend on this machine's
+    # speed: every answer here counts as quick (a real Discord needs the first within 3 s).
+    monkeypatch.setattr(discord_face, "ANSWER_AT_ONCE_S", 20.0)
     yield fake
     await fake.close()
 
@@ -117,8 +121,26 @@ async def run_slash(api: FakeDiscord, name: str, **kw: Any) -> tuple[Recorded, R
     return deferral, followup
 
 
+async def run_refused(api: FakeDiscord, name: str, **kw: Any) -> Recorded:
+    """Send a slash command that is refused or fails on its input: the interaction's answer."""
+    interaction_id = next(_interaction_ids)
+    payload = slash_command(name, interaction_id=interaction_id, **kw)
+    await api.dispatch("INTERACTION_CREATE", payload)
+    (answer,) = await api.wait_for("POST", f"/interactions/{interaction_id}/")
+    return answer
+
+
 def description(message: Recorded) -> str:
     (embed,) = message.body["embeds"]
+    return str(embed["description"])
+
+
+def refusal(answer: Recorded) -> str:
+    """The text of an ephemeral answer (CHANNEL_MESSAGE_WITH_SOURCE with flag 64, Discord's
+    interaction response type 4 and the EPHEMERAL message flag 1 << 6)."""
+    assert answer.body["type"] == 4 and answer.body["data"]["flags"] == 64
+    assert answer.body["data"]["allowed_mentions"] == NO_MENTIONS
+    (embed,) = answer.body["data"]["embeds"]
     return str(embed["description"])
 
 
@@ -152,36 +174,38 @@ async def test_commands_sync_once_until_the_table_changes(
     assert len(api.matching("PUT", f"/applications/{APP_ID}/commands")) == 2
 
 
-async def test_slash_predict_defers_then_follows_up_with_an_embed(
+async def test_slash_status_defers_then_follows_up_with_an_embed(
     running: MoonbotClient, api: FakeDiscord
 ) -> None:
-    deferral, followup = await run_slash(api, "predict", options={"mint": MINT_X}, user_id=USER)
+    deferral, followup = await run_slash(api, "status", user_id=USER)
     assert deferral.body["type"] == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE ("thinking")
     assert api.requests.index(deferral) < api.requests.index(followup)
     assert followup.body["allowed_mentions"] == NO_MENTIONS
-    assert description(followup) == (
-        "no trained model yet: run /retrain (or \\`moonbot train\\`) first"
-    )
+    assert description(followup).startswith("**Source sim · data as of 2026-03-04 13:00 UTC**")
+
+
+async def test_an_error_answer_is_ephemeral(running: MoonbotClient, api: FakeDiscord) -> None:
+    answer = await run_refused(api, "predict", options={"mint": MINT_X}, user_id=USER)
+    assert refusal(answer) == "no trained model yet: run /retrain (or \\`moonbot train\\`) first"
 
 
 async def test_hostile_option_is_escaped_and_pings_nobody(
     running: MoonbotClient, api: FakeDiscord
 ) -> None:
-    _, followup = await run_slash(api, "kol", options={"wallet_or_name": HOSTILE}, user_id=USER)
-    assert followup.body["allowed_mentions"] == NO_MENTIONS
-    assert description(followup) == (
+    answer = await run_refused(api, "kol", options={"wallet_or_name": HOSTILE}, user_id=USER)
+    assert refusal(answer) == (
         "'<b>@\u200beveryone</b> \\*\\_\\[x\\](http://evil)' is not a valid Solana wallet: "
         "'<' is not a base58 character"
     )
 
 
 async def test_admin_by_role_or_by_user_id(running: MoonbotClient, api: FakeDiscord) -> None:
-    _, plain = await run_slash(api, "retrain", user_id=USER)
-    _, by_role = await run_slash(api, "retrain", user_id=USER + 1, roles=(ADMIN_ROLE,))
-    _, by_id = await run_slash(api, "retrain", user_id=ADMIN, in_guild=False)  # a DM
-    assert description(plain) == "/retrain is for admins only"
-    assert description(by_role) == "not enough labeled signals to train: 1 (need about 72)"
-    assert description(by_id) == "not enough labeled signals to train: 1 (need about 72)"
+    plain = await run_refused(api, "retrain", user_id=USER)
+    by_role = await run_refused(api, "retrain", user_id=USER + 1, roles=(ADMIN_ROLE,))
+    by_id = await run_refused(api, "retrain", user_id=ADMIN, in_guild=False)  # a DM
+    assert refusal(plain) == "/retrain is for admins only"
+    assert refusal(by_role) == "not enough labeled signals to train: 1 (need about 72)"
+    assert refusal(by_id) == "not enough labeled signals to train: 1 (need about 72)"
 
 
 async def test_a_failure_goes_through_on_error_as_one_line(
@@ -228,7 +252,7 @@ async def test_pending_alerts_go_to_a_channel_escaped_and_are_marked_sent(
         "**ALERT $EVIL (<b>@\u200beveryone</b> \\*\\_\\[x\\](http://evil))  "
         "conviction 55 (rules 55 + ML 0)**"
     )
-    assert lines[1] == "Diamond Hand KOL alpha \\[elite\\] bought · DH score 48"
+    assert lines[1] == "Diamond Hand KOL alpha \\[elite\\] bought 2.00 SOL · DH score 48"
     assert (message.body["nonce"], message.body["enforce_nonce"]) == ("moonbot-alert-1", True)
     assert await service.pending_alerts("discord:") == []
 
@@ -283,3 +307,26 @@ async def test_a_sender_killed_after_discord_posted_does_not_post_twice(
     assert api.created == Counter(keys)
     assert [m["nonce"] for m in api.messages] == keys
     assert not any(MAY_REPEAT in m["embeds"][0]["description"] for m in api.messages)
+
+
+async def test_several_charts_are_attached_with_captions(api: FakeDiscord, tmp_path: Path) -> None:
+    paths = []
+    for i in range(3):
+        path = tmp_path / f"c{i}.png"
+        path.write_bytes(PNG)
+        paths.append(path)
+    reply = Reply(
+        "weekly", paths[0], caption="first", more=((paths[1], "second"), (paths[2], "third"))
+    )
+    async with aiohttp.ClientSession() as session:
+        webhook = discord.Webhook.from_url(WEBHOOK_URL, session=session)
+        await send_reply(webhook, reply)
+    text, charts = api.matching("POST", f"/webhooks/{WEBHOOK_ID}/")
+    assert text.body["embeds"][0]["footer"] == {"text": "first"}
+    assert text.files == {"files[0]": PNG}
+    assert [e["description"] for e in charts.body["embeds"]] == ["second", "third"]
+    assert [e["image"]["url"] for e in charts.body["embeds"]] == [
+        "attachment://chart-1.png",
+        "attachment://chart-2.png",
+    ]
+    assert charts.files == {"files[0]": PNG, "files[1]": PNG}

@@ -38,7 +38,7 @@ from tests.bot.chat_world import (
     reopen_service,
 )
 from tests.bot.fake_telegram import FakeTelegram, command_update
-from tests.conftest import MINT_X
+from tests.conftest import MINT_X, WALLET_A
 
 ADMIN = 42
 USER = 7
@@ -236,10 +236,17 @@ async def test_pending_alerts_are_delivered_escaped_and_marked_sent(
         "<b>ALERT $EVIL (&lt;b&gt;@everyone&lt;/b&gt; *_[x](http://evil))  "
         "conviction 55 (rules 55 + ML 0)</b>"
     )
-    assert lines[1:3] == [
-        "Diamond Hand KOL alpha [elite] bought · DH score 48",
-        "Bought 2026-03-01 12:00 UTC · signal opened 2026-03-01 12:00 UTC at $50.0k mcap",
+    # the world (tests/conftest.py): alpha bought 1,000 X for 2.0 SOL at minute 0, X was created
+    # 60 min before; its last snapshot by the 73rd hour is minute 4,350: mcap 50,000 + 100 * 4,350
+    # = $485.0k, liquidity a fifth of it
+    assert lines[1:4] == [
+        "Diamond Hand KOL alpha [elite] bought 2.00 SOL · DH score 48",
+        "Bought 2026-03-01 12:00 UTC · token 1.0 h old · signal opened 2026-03-01 12:00 UTC at "
+        "$50.0k mcap",
+        "Market cap now $485.0k (2026-03-04 12:30 UTC) · liquidity $97.0k",
     ]
+    assert "Solscan https://solscan.io/token/" + MINT_X in lines
+    assert "KOL wallet https://solscan.io/account/" + WALLET_A in lines
     assert await service.pending_alerts("telegram:") == []
 
 
@@ -277,3 +284,75 @@ async def test_a_sender_killed_after_telegram_posted_resends_saying_it_may_repea
     # No idempotency key on Telegram: the one in flight arrives twice, the copy saying so.
     assert again == [f"<b>{MAY_REPEAT}</b>", first[0][3:-4], *first[1:]]
     assert posted[0]["text"] == posted[1]["text"] == posted[3]["text"]
+
+
+async def test_a_command_in_a_group_is_answered_threaded_to_it(
+    start: Start, api: FakeTelegram
+) -> None:
+    await start()
+    await api.push(command_update("/help", chat_id=-100777, user_id=USER, chat_type="group"))
+    (answer,) = await api.wait_for("sendMessage")
+    # command_update gives the command message_id 10; Bot API ReplyParameters as JSON
+    assert json.loads(answer.params["reply_parameters"]) == {
+        "message_id": 10,
+        "allow_sending_without_reply": True,
+    }
+    await api.push(command_update("/help", chat_id=555, user_id=USER))  # private: not threaded
+    _, private = await api.wait_for("sendMessage", 2)
+    assert "reply_parameters" not in private.params
+
+
+async def test_several_charts_go_as_one_captioned_album(
+    start: Start, api: FakeTelegram, tmp_path: Path
+) -> None:
+    app = await start()
+    paths = []
+    for i in range(3):
+        path = tmp_path / f"c{i}.png"
+        path.write_bytes(PNG)
+        paths.append(path)
+    reply = Reply(
+        "weekly", paths[0], caption="first", more=((paths[1], "second"), (paths[2], "third"))
+    )
+    await send_reply(app.bot, 555, reply)
+    (album,) = await api.wait_for("sendMediaGroup")
+    media = json.loads(album.params["media"])
+    assert [m["type"] for m in media] == ["photo"] * 3
+    assert [m["caption"] for m in media] == ["first", "second", "third"]
+    assert all(album.files[m["media"].removeprefix("attach://")] == PNG for m in media)
+    assert not api.sent("sendPhoto")
+
+
+async def test_a_single_chart_has_its_caption(
+    start: Start, api: FakeTelegram, tmp_path: Path
+) -> None:
+    app = await start()
+    await send_reply(
+        app.bot, 555, Reply("insights", chart(tmp_path), caption="What moves the odds")
+    )
+    (photo,) = await api.wait_for("sendPhoto")
+    assert photo.params["caption"] == "What moves the odds"
+
+
+async def test_a_failed_poll_is_one_line_and_polling_goes_on(
+    start: Start, api: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    caplog.set_level(logging.WARNING)
+    api.fail_next("getUpdates", "Bad Gateway", 502)  # the Bot API's answer when it is down
+    await start()
+    lost = []
+    deadline = asyncio.get_running_loop().time() + 60  # bounded, generously: until it is logged
+    while asyncio.get_running_loop().time() < deadline:
+        lost = [r for r in caplog.records if "lost its connection" in r.getMessage()]
+        if lost:
+            break
+        await asyncio.sleep(0.05)
+    host = api.base_url.split("://", 1)[1].split("/", 1)[0]
+    assert [r.getMessage() for r in lost] == [
+        f"telegram lost its connection, retrying: cannot reach the Bot API at {host}: check "
+        "the network or MOONBOT_TELEGRAM_API_URL"
+    ]
+    assert lost[0].exc_info is None  # one line, no traceback
+    await api.wait_for("getUpdates", 2)  # and it polls again

@@ -9,6 +9,8 @@
 * ``getSignaturesForAddress``: scripted histories (newest first), paged like the node: start
   below ``before``, stop above ``until`` or at ``limit`` (max 1000). ``shuffle_pages`` serves
   each page in random order; ``overlap_pages`` includes the ``before`` entry again.
+* ``getBlockTime``: from ``block_times`` (slot -> Unix seconds), ``null`` for a slot not in it
+  (the RPC's answer for a block it has no time for, https://solana.com/docs/rpc/http/getblocktime).
 * ``getTokenSupply`` / ``getTokenLargestAccounts`` / ``getMultipleAccounts`` (max 100 keys):
   from ``add_token`` and ``add_account`` (an account stored with base64 data is served as it
   is; ``dataSlice`` trims it). ``load_fixture_accounts`` serves the real pump.fun curve and
@@ -124,6 +126,7 @@ class FakeSolanaNode:
         self.supplies: dict[str, tuple[int, int]] = {}
         self.largest: dict[str, list[dict[str, Any]]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
+        self.block_times: dict[int, int] = {}
         self.not_yet: set[str] = set()
         self.null_rate = 0.0
         self.shuffle_pages = False
@@ -298,6 +301,9 @@ class FakeSolanaNode:
                 '"maxSupportedTransactionVersion": 0',
             )
         return tx
+
+    def _rpc_getBlockTime(self, slot: int) -> int | None:
+        return self.block_times.get(slot)
 
     def _rpc_getTokenSupply(
         self, mint: str, config: dict[str, Any] | None = None

@@ -181,9 +181,11 @@ class FakeWsNode:
         dropped = list(self.connections)
         for connection in dropped:
             connection.transport.abort()
-        for _ in range(200):  # the handlers notice at once; bounded
-            if not self.connections.intersection(dropped):
-                break
+        # the handlers notice at once; bounded, generously
+        deadline = asyncio.get_running_loop().time() + 30
+        while self.connections.intersection(dropped):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the dropped connections' handlers never noticed in 30 s")
             await asyncio.sleep(0.01)
         return len(dropped)
 

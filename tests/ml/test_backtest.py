@@ -25,8 +25,15 @@ from tests.ml.planted_synth import make_planted
 
 
 def small_model() -> OutcomeModel:
+    # aft, not the default auto: on pure noise auto becomes the prior, one score for every
+    # signal, and these tests are about the backtest's arithmetic on a model that has scores
     return OutcomeModel(
-        n_estimators=40, max_depth=3, learning_rate=0.2, early_stopping_rounds=10, n_jobs=1
+        objective="aft",
+        n_estimators=40,
+        max_depth=3,
+        learning_rate=0.2,
+        early_stopping_rounds=10,
+        n_jobs=1,
     )
 
 

@@ -4,7 +4,9 @@
 ``WebhookReceiver`` (Helius raw and enhanced webhooks) both offer ``start()``/``stop()``,
 ``events()`` (an async iterator of ``PushedTransaction``, each (signature, wallet) once) and
 ``health()`` (a ``PushHealth`` for ``/status``). ``PushedTransaction.transaction`` is None when
-the source pushed only the signature: the consumer fetches it. The poll stays the
+the source pushed only the signature: the consumer fetches it. ``PushIngest`` (``ingest``) is
+that consumer: it fetches, parses and hands each transaction's trades to the tracker's store
+and signal step at once (``engine.service.MoonbotService.start_push``). The poll stays the
 reconciliation path and repairs whatever the push missed.
 """
 

@@ -15,6 +15,8 @@
   jittered exponential backoff (``RetryPolicy``); in a batch only the calls that failed are sent
   again. Then ``RetriesExhausted`` (a ``SourceUnavailable``). Other HTTP errors raise
   ``SourceUnavailable`` at once, other JSON-RPC errors their ``RpcError``.
+* **Metering.** ``meter`` counts every call sent (retries too: providers bill them) by method,
+  for ``/status``'s calls and estimated credits per hour (``engine.sources.net.meter``).
 * **The key.** The URL may hold an API key. The client only ever sees ``SecretUrl.address``
   (key replaced by ``***``); ``SecretUrlTransport`` puts the real URL on the wire. Every message
   built here uses the redacted URL, and server text is scrubbed of the key.
@@ -39,7 +41,8 @@ from pydantic import SecretStr
 
 from engine.errors import BatchRejected, MalformedPayload, SourceUnavailable, TransientError
 from engine.sources.net.http import HttpSource
-from engine.sources.net.ratelimit import Clock, Sleep
+from engine.sources.net.meter import CallMeter
+from engine.sources.net.ratelimit import Clock, Sleep, is_urgent
 from engine.sources.net.redact import SecretUrl
 from engine.sources.net.retry import RetryPolicy
 from engine.sources.solana.rpc_errors import rpc_error
@@ -93,7 +96,12 @@ class JsonRpcClient(HttpSource):
         self._batch_limits = {m: max(1, n) for m, n in (batch_sizes or {}).items()}
         self._batch_cost = batch_cost
         self._semaphore = asyncio.Semaphore(max(1, max_concurrency))
+        # The urgent lane (engine.sources.net.ratelimit.urgent) has slots of its own, so a poll's
+        # requests queued at the limiter never hold a pushed transaction's request back.
+        self._urgent_slots = asyncio.Semaphore(max(1, max_concurrency))
         self._ids = itertools.count(1)
+        self.meter = CallMeter(clock)
+        """Calls sent by method (every attempt), for /status and the credit estimate."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
@@ -112,6 +120,7 @@ class JsonRpcClient(HttpSource):
 
         async def attempt() -> Any:
             body = self._envelope(next(self._ids), method, params)
+            self.meter.add(method)
             payload = await self._post(body, cost=1, batch=False, what=what)
             if isinstance(payload, Mapping):
                 error = payload.get("error")
@@ -144,7 +153,7 @@ class JsonRpcClient(HttpSource):
         self, calls: Sequence[RpcCall], chunk: list[int], results: list[Any]
     ) -> list[int]:
         """Fill ``results`` for ``chunk``; returns the indices left over after a refused batch."""
-        async with self._semaphore:
+        async with self._urgent_slots if is_urgent() else self._semaphore:
             if len(chunk) == 1:
                 method, params = calls[chunk[0]]
                 results[chunk[0]] = await self.call(method, params)
@@ -170,6 +179,8 @@ class JsonRpcClient(HttpSource):
             ids = {next(self._ids): i for i in todo}
             body = [self._envelope(id_, *calls[i]) for id_, i in ids.items()]
             cost = len(body) if self._batch_cost == "calls" else 1
+            for i in ids.values():
+                self.meter.add(calls[i][0])
             payload = await self._post(body, cost=cost, batch=True, what=what)
             if not isinstance(payload, list) or _is_batch_error(payload):
                 item = payload[0] if isinstance(payload, list) else payload

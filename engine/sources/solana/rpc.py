@@ -5,9 +5,11 @@ Batching, the rate limit, retries and keeping the API key out of logs live in
 
 * ``getSignaturesForAddress`` newest first; ``iter_new_signatures`` / ``new_signatures_many``
   page back with ``before`` until the stored cursor (``until``) and return oldest first, many
-  wallets per batch (1,000 quiet wallets = 10 requests at the default batch size of 100).
+  wallets per batch (1,000 quiet wallets = 10 requests at a batch size of 100, 100 requests at
+  Helius's 10).
 * ``getTransaction`` with ``maxSupportedTransactionVersion: 0`` and commitment ``confirmed``;
-  a ``null`` result is ``NotYet`` (fetch it again later), never dropped.
+  a ``null`` result is ``NotYet`` (fetch it again later), never dropped. ``getBlockTime`` for a
+  pushed transaction whose frame carries no block time.
 * ``getTokenSupply``, ``getTokenLargestAccounts``, ``getMultipleAccounts`` (100 keys a call).
 """
 
@@ -52,6 +54,8 @@ class SolanaRpc(JsonRpcClient):
         if settings.rpc_url is None or not settings.rpc_url.get_secret_value():
             raise SourceUnavailable("no Solana RPC URL configured (set MOONBOT_RPC_URL)")
         kwargs.setdefault("requests_per_second", settings.rpc_requests_per_second)
+        kwargs.setdefault("batch_size", settings.rpc_batch_size)
+        kwargs.setdefault("batch_sizes", settings.rpc_batch_sizes)
         return cls(settings.rpc_url, **kwargs)
 
     # --- signatures --------------------------------------------------------------------------
@@ -157,6 +161,16 @@ class SolanaRpc(JsonRpcClient):
             else:
                 raise MalformedPayload(f"getTransaction {signature}: result is not an object")
         return out
+
+    async def get_block_time(self, slot: int) -> int | None:
+        """The slot's estimated production time (Unix seconds), None when the node has none
+        yet (https://solana.com/docs/rpc/http/getblocktime: result ``i64 | null``)."""
+        result = await self.call("getBlockTime", [slot])
+        if result is None:
+            return None
+        if type(result) is not int:
+            raise MalformedPayload(f"getBlockTime {slot}: result is not an integer")
+        return result
 
     # --- tokens and accounts -----------------------------------------------------------------
 

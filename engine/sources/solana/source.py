@@ -8,10 +8,18 @@
   so a restart reads that one again; nothing unread is ever passed.
 * **A poll of many wallets** costs a few requests: with ``tracked`` (an async callable giving
   every tracked wallet's cursor, e.g. ``engine.tracking.kols.tracked_cursors``), the first
-  ``wallet_trades`` call of a poll (a new ``until``) reads the new signatures of *every*
-  tracked wallet at once (``new_signatures_many``: 1,000 quiet wallets = 10 batched requests),
-  and each later call takes its wallet's share. An entry is used only for the exact cursor it
-  was read for, and only once; anything else is read on its own.
+  ``wallet_trades`` call for a wallet not read yet in this poll (a new ``until``) reads the new
+  signatures of it and the next ``read_ahead`` (100) tracked wallets at once
+  (``new_signatures_many``: 1,000 quiet wallets = 100 batched requests at Helius's 10 history
+  calls a batch, 10 at a batch size of 100), and the later calls take their wallet's share;
+  concurrent calls wait for that read. Reading a poll's wallets chunk by chunk lets the first
+  wallets' trades (and alerts) through before the last wallets' signatures are read. An entry
+  is used only for the exact cursor it was read for, and only once; anything else is read on
+  its own.
+* **Push** (``engine.sources.push``): ``fetch_pushed`` and ``pushed_trades`` read a notified
+  transaction the same way; ``mark_stored`` records that its trades are stored, so the poll
+  counts that signature as read without fetching it again (the cursor still moves only in the
+  poll).
 * **A new wallet** (no cursor) is read back one page, and only its swaps of the last
   ``new_wallet_lookback`` before ``until`` are fetched (older signatures count as read, so the
   cursor moves past them). Older history is ``wallet_history`` (``moonbot track backfill``).
@@ -30,8 +38,11 @@
   understated, never invented.
 * **Snapshots**: one per mint *now*, with holder statistics from RPC (``fetch_holder_stats``;
   holder fields None where that fails; a pump.fun curve and its token accounts are never a
-  holder). A mint with a DEX pool gets DexScreener's (stamped with its fetch time, which may be
-  a little after ``until``; ``source`` "dexscreener"). A mint still on its pump.fun bonding
+  holder) when they are due: for a mint this source has read a KOL trade of since its last
+  statistics (a signal is opened or joined), and otherwise once every ``holder_refresh``
+  (None: every snapshot). In between, the snapshot's holder fields are None, never the old
+  ones restamped. A mint with a DEX pool gets DexScreener's (stamped with its fetch time, which
+  may be a little after ``until``; ``source`` "dexscreener"). A mint still on its pump.fun bonding
   curve (no pair, or DexScreener's ``pumpfun`` pair whose address is the curve) is priced from
   its own curve account, or its PumpSwap pool once the curve is complete, stamped with the
   source's clock (``engine.sources.solana.curveprices``: the curves of every such mint of a
@@ -48,6 +59,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -63,12 +75,19 @@ from engine.records import (
     TradeRecord,
     WalletTrades,
 )
+from engine.sources.candles import GeckoTerminal, MintCandles, PriceAt, dexscreener_pools
 from engine.sources.dexscreener import DexPair, DexScreener
+from engine.sources.net.ratelimit import is_urgent
 from engine.sources.solana.curveprices import CurvePricer
 from engine.sources.solana.holders import HolderStats, fetch_holder_stats
 from engine.sources.solana.programs import WSOL_MINT
 from engine.sources.solana.rpc import SolanaRpc
-from engine.sources.solana.rpc_types import NotYet, SignatureInfo
+from engine.sources.solana.rpc_types import (
+    NotYet,
+    SignatureInfo,
+    Transaction,
+    TransactionResult,
+)
 from engine.sources.solana.tokeninfo import MintFacts, fetch_mint_facts
 from engine.sources.solana.wallets import (
     HistorySource,
@@ -85,6 +104,8 @@ TrackedCursors = Callable[[], Awaitable[Mapping[str, str | None]]]
 """Every tracked wallet and its stored cursor (None: never read)."""
 
 DEFAULT_NEW_WALLET_LOOKBACK = timedelta(hours=1)
+_STORED_MEMORY = 200_000  # (wallet, signature) pairs the push stored, remembered for the poll
+_BLOCK_TIME_CACHE = 10_000  # slots
 # How far from DexScreener's SOL/USD reading a swap's block time may be to be valued at it.
 SOL_PRICE_MAX_AGE = timedelta(minutes=15)
 # Failures that skip one wallet for one poll: retries spent, an error the node gave for this
@@ -108,6 +129,9 @@ class RpcSource:
         history_max_pages: int = 20,
         creator_scan_limit: int = 50,
         holder_concurrency: int = 4,
+        holder_refresh: timedelta | None = None,
+        read_ahead: int = 100,
+        sol_usd_history: Callable[[datetime], Awaitable[float | None]] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.rpc = rpc
@@ -122,9 +146,24 @@ class RpcSource:
         """Wallet reads skipped after a failure, since this source was built."""
         self._tracked = tracked
         self._holder_slots = asyncio.Semaphore(holder_concurrency)
+        self._urgent_holder_slots = asyncio.Semaphore(holder_concurrency)  # the push path's
         self._clock = clock or (lambda: datetime.now(UTC))
         self._ahead: dict[tuple[str, str | None], list[SignatureInfo]] = {}
         self._ahead_until: datetime | None = None
+        self._ahead_lock = asyncio.Lock()
+        self.read_ahead = read_ahead
+        """Tracked wallets whose new signatures one batched read takes."""
+        self._cursors: dict[str, str | None] = {}
+        self._order: dict[str, int] = {}
+        self._read: set[str] = set()
+        self.holder_refresh = holder_refresh
+        self.sol_usd_history = sol_usd_history
+        """SOL/USD at a past moment (``engine.sources.candles.PriceAt``), for the stablecoin-quoted
+        swaps older than DexScreener's reading; None: those are skipped. ``aclose`` closes it."""
+        self._holders_at: dict[str, datetime] = {}  # mint -> when its holder stats were read
+        self._holders_due: set[str] = set()  # mints traded since their last holder stats
+        self._block_times: OrderedDict[int, datetime] = OrderedDict()
+        self._stored: OrderedDict[tuple[str, str], None] = OrderedDict()  # (wallet, signature)
         self._creators: dict[str, str | None] = {}
         self._first_seen: dict[str, datetime] = {}
         self._decimals: dict[str, int] = {}
@@ -138,9 +177,14 @@ class RpcSource:
         cls, settings: Settings, *, tracked: TrackedCursors | None = None, **kwargs: Any
     ) -> RpcSource:
         """The source over ``settings.rpc_url`` and ``settings.dexscreener_url``."""
+        kwargs.setdefault("holder_refresh", timedelta(minutes=settings.holder_refresh_minutes))
+        dex = DexScreener.from_settings(settings)
+        if settings.candles and "sol_usd_history" not in kwargs:
+            feed = MintCandles(GeckoTerminal.from_settings(settings), dexscreener_pools(dex))
+            kwargs["sol_usd_history"] = PriceAt(feed, WSOL_MINT)
         return cls(
             SolanaRpc.from_settings(settings),
-            DexScreener.from_settings(settings),
+            dex,
             tracked=tracked,
             **kwargs,
         )
@@ -157,6 +201,8 @@ class RpcSource:
     async def aclose(self) -> None:
         await self.rpc.aclose()
         await self.dex.aclose()
+        if isinstance(self.sol_usd_history, PriceAt):
+            await self.sol_usd_history.feed.aclose()
 
     # --- wallets -----------------------------------------------------------------------------
 
@@ -167,8 +213,9 @@ class RpcSource:
     async def wallet_trades(
         self, wallet: str, after_signature: str | None, until: datetime
     ) -> WalletTrades:
-        if self._tracked is not None and until != self._ahead_until:
-            await self._read_ahead(until)
+        if self._tracked is not None:
+            async with self._ahead_lock:  # concurrent wallets of one poll share the reads
+                await self._read_ahead(until, wallet)
         since = (
             until - self.new_wallet_lookback
             if after_signature is None and self.new_wallet_lookback is not None
@@ -187,6 +234,7 @@ class RpcSource:
                 stop_at_unavailable=True,
                 max_transactions=self.max_poll_transactions,
                 sol_usd=self._sol_usd_at,
+                known={i.signature for i in infos if (wallet, i.signature) in self._stored},
             )
         except _WALLET_FAILURES as exc:
             self.skipped_wallets += 1
@@ -202,30 +250,83 @@ class RpcSource:
         return WalletTrades(scan.trades, scan.cursor)
 
     async def wallet_history(
-        self, wallet: str, *, since: datetime, before: str | None = None
+        self,
+        wallet: str,
+        *,
+        since: datetime,
+        before: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> WalletHistory:
         """The wallet's swaps with ``block_time >= since`` among its signatures older than
         ``before`` (all when None), read back at most ``history_max_pages`` pages. Unlike
         ``wallet_trades`` it reads past a transaction that is not available (listing it)."""
-        history = await self.reader.history(wallet, since=since, before=before)
+        history = await self.reader.history(wallet, since=since, before=before, progress=progress)
         self._remember(history.trades)
         return history
 
+    # --- push --------------------------------------------------------------------------------
+
+    async def fetch_pushed(self, signature: str) -> TransactionResult:
+        """A notified transaction (``NotYet`` while the node cannot serve it)."""
+        return await self.rpc.get_transaction(signature)
+
+    async def block_time_of(self, slot: int) -> datetime | None:
+        """The block time of ``slot`` (a pushed frame carries none), cached."""
+        if slot in self._block_times:
+            return self._block_times[slot]
+        unix = await self.rpc.get_block_time(slot)
+        when = datetime.fromtimestamp(unix, UTC) if unix is not None else None
+        if when is not None:
+            self._block_times[slot] = when
+            while len(self._block_times) > _BLOCK_TIME_CACHE:
+                self._block_times.popitem(last=False)
+        return when
+
+    async def pushed_trades(
+        self, tx: Transaction, wallet: str, signature: str, slot: int, block_time: datetime | None
+    ) -> list[TradeRecord]:
+        """The wallet's swaps in a pushed transaction, read as ``wallet_trades`` reads them."""
+        info = SignatureInfo(signature, slot, block_time, failed=False)
+        trades = await sol_trades(tx, wallet, info, self._sol_usd_at)
+        self._remember(trades)
+        return trades
+
+    def mark_stored(self, wallet: str, signature: str) -> None:
+        """``signature``'s trades of ``wallet`` are stored: the poll need not fetch it."""
+        self._stored[(wallet, signature)] = None
+        while len(self._stored) > _STORED_MEMORY:
+            self._stored.popitem(last=False)
+
+    def usage(self) -> dict[str, float]:
+        """JSON-RPC calls per hour by method (``engine.sources.net.meter``)."""
+        return self.rpc.meter.per_hour()
+
     def _remember(self, trades: Sequence[TradeRecord]) -> None:
-        """Note each mint's earliest swap seen and its decimals (for ``tokens``)."""
+        """Note each mint's earliest swap seen and its decimals (for ``tokens``), and that its
+        holder statistics are due."""
         for trade in trades:
+            self._holders_due.add(trade.mint)
             held = self._first_seen.get(trade.mint)
             if held is None or trade.block_time < held:
                 self._first_seen[trade.mint] = trade.block_time
             self._decimals[trade.mint] = trade.decimals
 
-    async def _read_ahead(self, until: datetime) -> None:
+    async def _read_ahead(self, until: datetime, wallet: str) -> None:
+        """The new signatures of ``wallet`` and of the next ``read_ahead`` tracked wallets
+        not read yet in this poll (a new ``until``), in one batched read."""
         assert self._tracked is not None
-        cursors = dict(await self._tracked())
-        self._ahead = {}
-        found = await self._new_signatures(cursors)
-        self._ahead = {(w, cursors[w]): infos for w, infos in found.items()}
-        self._ahead_until = until
+        if until != self._ahead_until:
+            self._cursors = dict(await self._tracked())
+            self._order = {w: n for n, w in enumerate(self._cursors)}
+            self._ahead, self._read, self._ahead_until = {}, set(), until
+        start = self._order.get(wallet)
+        if start is None or wallet in self._read:
+            return
+        wallets = list(self._cursors)
+        chunk = [w for w in wallets[start : start + self.read_ahead] if w not in self._read]
+        found = await self._new_signatures({w: self._cursors[w] for w in chunk})
+        self._read.update(chunk)
+        self._ahead.update({(w, self._cursors[w]): infos for w, infos in found.items()})
 
     async def _new_signatures(
         self, cursors: Mapping[str, str | None]
@@ -326,15 +427,29 @@ class RpcSource:
         if not found:
             return []
         creators = await self._creators_of(list(found))
-        stats = await asyncio.gather(*(self._holders(m, creators.get(m)) for m in found))
+        stats = await asyncio.gather(
+            *(
+                self._holders(m, creators.get(m)) if self._holders_wanted(m) else _none()
+                for m in found
+            )
+        )
         out = [
             s.apply(snap) if s is not None else snap
             for snap, s in zip(found.values(), stats, strict=True)
         ]
         return sorted(out, key=lambda s: (s.ts, s.mint))
 
+    def _holders_wanted(self, mint: str) -> bool:
+        """Whether ``mint``'s holder statistics are due (see the module doc)."""
+        if self.holder_refresh is None or mint in self._holders_due:
+            return True
+        last = self._holders_at.get(mint)
+        return last is None or self._clock() - last >= self.holder_refresh
+
     async def _holders(self, mint: str, creator: str | None) -> HolderStats | None:
-        async with self._holder_slots:
+        async with self._urgent_holder_slots if is_urgent() else self._holder_slots:
+            self._holders_due.discard(mint)
+            self._holders_at[mint] = self._clock()
             try:
                 return await fetch_holder_stats(
                     self.rpc, mint, creator=creator, exclude=self.curves.holder_accounts(mint)
@@ -390,8 +505,9 @@ class RpcSource:
     async def _sol_usd_at(self, block_time: datetime) -> float | None:
         """SOL/USD at ``block_time`` for a USDC/USDT-quoted swap: DexScreener's price (the one
         ``context`` stores; cached by the DexScreener client) when the block time is within
-        ``SOL_PRICE_MAX_AGE`` of its reading; None for an older swap or without a price (the
-        swap is then skipped, never valued at a guess)."""
+        ``SOL_PRICE_MAX_AGE`` of its reading; for an older swap, ``sol_usd_history``'s price at
+        its block time (the candles of SOL's most liquid pool, where candles are configured).
+        None without a price (the swap is then skipped, never valued at a guess)."""
         try:
             pair = (await self._pairs([WSOL_MINT])).get(WSOL_MINT)
         except SourceError as exc:
@@ -400,7 +516,8 @@ class RpcSource:
         if pair is None or pair.snapshot.price_usd is None:
             return None
         if abs(block_time - pair.snapshot.ts) > SOL_PRICE_MAX_AGE:
-            return None
+            history = self.sol_usd_history
+            return None if history is None else await history(block_time)
         return float(pair.snapshot.price_usd)
 
     async def context(self, since: datetime | None, until: datetime) -> list[ContextRecord]:
@@ -408,6 +525,10 @@ class RpcSource:
         if pair is None:
             return []
         return [ContextRecord(ts=pair.snapshot.ts, sol_price_usd=pair.snapshot.price_usd)]
+
+
+async def _none() -> None:
+    return None
 
 
 def _within(when: datetime | None, since: datetime | None, until: datetime) -> bool:

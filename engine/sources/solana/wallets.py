@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -72,7 +72,12 @@ class HistorySource(Protocol):
     """A source that can read a wallet's past (the live one; the simulated market cannot)."""
 
     async def wallet_history(
-        self, wallet: str, *, since: datetime, before: str | None = None
+        self,
+        wallet: str,
+        *,
+        since: datetime,
+        before: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> WalletHistory: ...
 
 
@@ -91,10 +96,14 @@ class WalletReader:
         stop_at_unavailable: bool,
         max_transactions: int | None = None,
         sol_usd: SolUsdAt | None = None,
+        known: Container[str] = frozenset(),
+        progress: Callable[[int, int], None] | None = None,
     ) -> Scan:
         """Read ``infos`` (oldest first) in order. With ``max_transactions``, stop once that many
         transactions were fetched: the cursor is then the last signature read, and the rest
-        is read by the next poll (nothing is skipped, the work of one poll stays bounded)."""
+        is read by the next poll (nothing is skipped, the work of one poll stays bounded).
+        Signatures in ``known`` (their trades are stored already: the push path read them)
+        count as read without being fetched. ``progress(read, to read)`` follows each chunk."""
         scan = Scan([], None, [])
         if max_transactions is not None:
             infos = _within_budget(infos, max_transactions, since)
@@ -103,7 +112,9 @@ class WalletReader:
             wanted = [
                 i.signature
                 for i in chunk
-                if not i.failed and (since is None or i.block_time is None or i.block_time >= since)
+                if not i.failed
+                and i.signature not in known
+                and (since is None or i.block_time is None or i.block_time >= since)
             ]
             fetched = dict(zip(wanted, await self.rpc.get_transactions(wanted), strict=True))
             for info in chunk:
@@ -117,13 +128,20 @@ class WalletReader:
                     scan.trades.extend(await sol_trades(result, wallet, info, sol_usd))
                 if not scan.unavailable:
                     scan.cursor = info.signature
+            if progress is not None:
+                progress(min(start + self.tx_chunk, len(infos)), len(infos))
         return scan
 
     async def history(
-        self, wallet: str, *, since: datetime, before: str | None = None
+        self,
+        wallet: str,
+        *,
+        since: datetime,
+        before: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> WalletHistory:
         infos, truncated = await self._history_signatures(wallet, since, before)
-        scan = await self.scan(wallet, infos, stop_at_unavailable=False)
+        scan = await self.scan(wallet, infos, stop_at_unavailable=False, progress=progress)
         return WalletHistory(
             wallet=wallet,
             trades=scan.trades,

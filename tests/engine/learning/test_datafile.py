@@ -216,3 +216,27 @@ def test_whole_column_and_cell_by_cell_parsing_agree(tmp_path: Path) -> None:
     assert math.isnan(X.loc[1, "narrative_match"]) and X.loc[3, "narrative_match"] == 0.0
     with pytest.raises(DataFileError, match="column kol_count, line 3: not a finite number"):
         load_features(write_csv(tmp_path / "inf.csv", "kol_count\n1\ninf\n"))
+
+
+def test_bulk_and_line_by_line_readers_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.learning import datafile
+
+    text = (
+        "id,signal_time,kol_count, holder_top10_pct,bundle_detected,volume_24h\r\n"
+        "007,2026-03-01,3, 12.5,yes,0.1\r\n"
+        "b,1772366400,,NA,0,123456.789012345678\r\n"
+    )
+    path = write_csv(tmp_path / "plain.csv", text)
+    bulk = datafile._read_csv_bulk(path)
+    assert bulk is not None and bulk.rows == [2, 3]
+    assert bulk.columns["id"] == ["007", "b"]  # text stays text
+    fast = load_features(path)
+    monkeypatch.setattr(datafile, "_read_csv_bulk", lambda _: None)
+    slow = load_features(path)
+    pd.testing.assert_frame_equal(fast.X, slow.X)  # the same floats, bit for bit
+    assert fast.ids == slow.ids == ["007", "b"]
+    # what only the line reader can number exactly goes to it
+    for odd in ('a,b\n"1",2\n', "a,b\n1,2\n\n3,4\n", "a,a\n1,2\n", "a,b\n1\n"):
+        assert datafile._read_csv_bulk(write_csv(tmp_path / "odd.csv", odd)) is None

@@ -71,6 +71,8 @@ def test_values_by_hand() -> None:
     assert f["volume_to_mcap_ratio"] == pytest.approx(48_000 / 60_000)
     assert f["volume_spike_vs_avg"] == pytest.approx(12_000 / (48_000 / 24))
     assert f["liquidity_to_mcap"] == pytest.approx(0.2)
+    # the entry market cap: the signal snapshot (-5) is at 60,000 USD
+    assert f["entry_mcap_usd"] == pytest.approx(math.log(60_000))
     assert f["kol_count"] == 2 and f["kol_elite_count"] == 1 and f["kol_top_count"] == 1
     assert f["kol_avg_win_rate"] == pytest.approx(0.5)  # only WALLET_A has closed positions: 1 of 2
     assert f["kol_total_sol"] == pytest.approx(3.5)

@@ -163,6 +163,8 @@ async def test_a_database_from_before_the_marker_gets_its_column(tmp_settings) -
         await _queue(svc, ["telegram:1"])
         async with svc.db.engine.begin() as conn:  # the table as an earlier version made it
             await conn.execute(text("ALTER TABLE alert DROP COLUMN attempt_started_at"))
+            # ... with create_all, before migrations: no alembic_version table either
+            await conn.execute(text("DROP TABLE alembic_version"))
     finally:
         await svc.close()
     reopened = await MoonbotService.open(tmp_settings, world())

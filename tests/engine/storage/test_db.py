@@ -36,3 +36,22 @@ def test_a_data_directory_that_cannot_be_made_is_one_line(tmp_path: Path) -> Non
         StorageUnavailable, match="cannot create the data directory .*: Not a directory"
     ):
         Database(f"sqlite+aiosqlite:///{blocker / 'data' / 'moonbot.db'}")
+
+
+async def test_a_postgresql_database_that_does_not_exist_is_one_line(
+    db_url: str, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("a server's refusal: PostgreSQL only")
+    from sqlalchemy.engine import make_url
+
+    missing = make_url(db_url).set(database="moonbot_no_such_database")
+    db = Database(missing.render_as_string(hide_password=False))
+    try:
+        with pytest.raises(StorageUnavailable) as refused:
+            await db.upgrade()
+        assert str(refused.value) == (
+            'the database is unavailable: database "moonbot_no_such_database" does not exist'
+        )
+    finally:
+        await db.dispose()

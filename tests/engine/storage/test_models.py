@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -17,8 +16,8 @@ from tests.conftest import MINT_X, WALLET_A, WALLET_B, ScriptedSource, at, trade
 U64_MAX = 2**64 - 1  # 18446744073709551615: the largest u64
 
 
-async def test_u64_amounts_round_trip_exactly(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+async def test_u64_amounts_round_trip_exactly(db_url: str) -> None:
+    db = Database(db_url)  # SQLite: decimal text; PostgreSQL: NUMERIC(40, 0)
     try:
         await db.create()
         big = dataclasses.replace(
@@ -36,8 +35,8 @@ async def test_u64_amounts_round_trip_exactly(tmp_path: Path) -> None:
         await db.dispose()
 
 
-async def test_a_negative_raw_amount_is_refused(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+async def test_a_negative_raw_amount_is_refused(db_url: str) -> None:
+    db = Database(db_url)
     try:
         await db.create()
         bad = dataclasses.replace(trade(WALLET_A, MINT_X, "buy", 1, 1, 0), token_amount_raw=-1)

@@ -1,7 +1,11 @@
 """Idempotent ingestion: the same records twice, or a replay after a lost cursor, change nothing."""
 
+from datetime import timedelta
+
+import pytest
 from sqlmodel import func, select
 
+from engine.errors import StorageUnavailable
 from engine.records import WalletTrades
 from engine.service import MoonbotService
 from engine.storage import (
@@ -14,7 +18,8 @@ from engine.storage import (
     Token,
     Trade,
 )
-from tests.conftest import MINT_X, WALLET_A, ScriptedSource, at, world
+from engine.tracking.tracker import Tracker
+from tests.conftest import MINT_X, WALLET_A, WALLET_B, ScriptedSource, at, world
 
 TABLES = (Kol, Token, Trade, MarketSnapshot, MarketContext, Signal, Position, Outcome)
 
@@ -101,4 +106,37 @@ async def test_buys_stored_before_a_crash_still_open_their_signal(tmp_settings) 
             signal = (await session.exec(select(Signal))).one()
         assert (signal.mint, signal.ts, signal.trigger_wallet) == (MINT_X, at(0), WALLET_A)
     finally:
+        await service.close()
+
+
+async def test_concurrent_wallet_reads_report_failures_in_order_and_stop_on_storage(
+    tmp_settings,  # type: ignore[no-untyped-def]
+) -> None:
+    class Flaky(ScriptedSource):
+        fail: type[Exception] = RuntimeError
+
+        async def wallet_trades(self, wallet, after_signature, until):  # type: ignore[no-untyped-def]
+            if wallet == WALLET_A:
+                raise self.fail("the node fell over")
+            return await super().wallet_trades(wallet, after_signature, until)
+
+    service = await MoonbotService.open(tmp_settings, world(Flaky))
+    try:
+        source = service.tracker.source
+        tracker = Tracker(service.db, source, horizon=timedelta(hours=72), concurrency=4)
+        stored: list[str] = []
+
+        async def on_stored(trades):  # type: ignore[no-untyped-def]
+            stored.extend(t.wallet for t in trades)
+
+        tracker.on_stored = on_stored
+        await tracker.sync_kols()
+        result = await tracker.poll(at(73 * 60))
+        assert result.failed_wallets == [WALLET_A]  # the other wallet went on
+        assert {t.wallet for t in result.new_trades} == {WALLET_B} and set(stored) == {WALLET_B}
+        Flaky.fail = StorageUnavailable  # the database itself: the whole poll stops, unwrapped
+        with pytest.raises(StorageUnavailable):
+            await tracker.poll(at(74 * 60))
+    finally:
+        Flaky.fail = RuntimeError
         await service.close()

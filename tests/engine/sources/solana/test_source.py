@@ -629,3 +629,30 @@ async def test_without_a_sol_price_for_its_time_a_usdc_swap_is_skipped_not_guess
         got = await source.wallet_trades(WALLET_U, None, NOW)
     assert [t.quote_mint for t in got.trades] == [WSOL]  # the DLMM leg only
     assert got.cursor == sig(route)  # read: nothing waits on a price that will never come
+
+
+async def test_an_older_usdc_swap_is_valued_at_the_sol_price_history_of_its_block_time(
+    server: FakeServer,
+) -> None:
+    """Older than DexScreener's reading (SOL_PRICE_MAX_AGE), the swap is valued at the price
+    ``sol_usd_history`` gives for its own block time (``PriceAt`` over SOL's candles in
+    production; its reading of real candles is tested in tests/engine/sources/test_candles.py)."""
+    sol_usdc = pair_for(WSOL, priceUsd="142.51", marketCap=None, fdv=8.1e10)
+    sol_usdc["quoteToken"] = {"address": USDC, "name": "USD Coin", "symbol": "USDC"}
+    server.dex.pairs = [sol_usdc]
+    old = NOW - timedelta(days=2)
+    route = split_route_near(old)
+    add_history(server.node, WALLET_U, [route])
+    asked: list[datetime] = []
+
+    async def history(moment: datetime) -> float | None:
+        asked.append(moment)
+        return 160.0
+
+    async with make_source(server, new_wallet_lookback=None, sol_usd_history=history) as source:
+        got = await source.wallet_trades(WALLET_U, None, NOW)
+    (trade,) = [t for t in got.trades if t.quote_mint == USDC]
+    assert asked == [trade.block_time] and trade.block_time is not None
+    assert abs(trade.block_time - (old - timedelta(seconds=60))) < timedelta(seconds=1)
+    assert trade.sol_amount_lamports == round(20.0 / 160.0 * 1e9) == 125_000_000
+    assert trade.sol_usd == 160.0
