@@ -1,18 +1,26 @@
 """Chat responsiveness: /predict round trips through Telegram while a retrain runs (issue 4).
 
     .venv/bin/python bench/bench_chat.py [--n 200]
+    .venv/bin/python bench/bench_chat.py --signals 400000 [--n 200]
 
 Builds a database and a model from a small simulated market, starts the real Telegram face
 (python-telegram-bot) against the local fake Bot API used by the tests, and times /predict from
 the moment the update is offered to the bot until its sendMessage reaches the fake: first with
 nothing else running, then while /retrain trains again and again in the background. Prints
 p50/p90/p99 in milliseconds for both.
+
+``--signals N`` (issue 13): first adds N labeled signals to the database (the simulated
+market's own labeled signals, features and outcomes, repeated under new mints and times), then
+runs ONE /retrain over all of them (load, train, the 3x+ net, register) while /predict round
+trips go on until it ends, and a ticker measures how late the event loop wakes it (every 5 ms):
+the longest stall is how long any chat reply could have been held. Target: <= 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import tempfile
 import time
@@ -49,7 +57,99 @@ def _line(name: str, ms: np.ndarray) -> str:
     return f"{name:<34} n={len(ms):4d}  p50 {p50:7.1f} ms  p90 {p90:7.1f} ms  p99 {p99:7.1f} ms"
 
 
-async def main(n: int) -> None:
+async def _add_signals(service: DemoService, n: int) -> None:
+    """``n`` labeled signals copied from the market's own, one second apart, before them."""
+    import sqlalchemy as sa
+
+    from engine.storage import Outcome, Signal
+
+    async with service.db.session() as session:
+        rows = (
+            await session.exec(
+                sa.select(Signal.features, Signal.entry_mcap, Outcome.max_mcap, Outcome.label)
+                .join(Outcome, Outcome.signal_id == Signal.id)  # type: ignore[arg-type]
+                .order_by(Signal.id)  # type: ignore[arg-type]
+            )
+        ).all()
+        first = (await session.exec(sa.select(sa.func.max(Signal.id)))).one()[0]
+    start = SimConfig().start - timedelta(seconds=n + 1)
+    for lo in range(0, n, 20_000):
+        ids = range(first + 1 + lo, first + 1 + min(n, lo + 20_000))
+        picks = [rows[i % len(rows)] for i in range(lo, lo + len(ids))]
+        async with service.db.session() as session:
+            conn = await session.connection()  # core inserts, many rows a statement
+            await conn.execute(
+                sa.insert(Signal),
+                [
+                    {
+                        "id": i,
+                        "mint": f"bench{i}",
+                        "ts": start + timedelta(seconds=i - first),
+                        "trigger_wallet": "bench",
+                        "features": r[0],
+                        "entry_mcap": r[1],
+                    }
+                    for i, r in zip(ids, picks, strict=True)
+                ],
+            )
+            await conn.execute(
+                sa.insert(Outcome),
+                [
+                    {
+                        "signal_id": i,
+                        "max_mcap": r[2],
+                        "max_roi": r[2] / r[1] - 1 if r[1] else 0.0,
+                        "time_to_peak_hours": 1.0,
+                        "label": r[3],
+                    }
+                    for i, r in zip(ids, picks, strict=True)
+                ],
+            )
+
+
+async def _one_big_retrain(
+    service: DemoService, api: FakeTelegram, mints: list[str]
+) -> tuple[np.ndarray, float, float]:
+    """Round trips and the loop's longest stall while one retrain runs; its seconds."""
+    stalls: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        while not stop.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(0.005)
+            stalls.append(time.perf_counter() - before - 0.005)
+
+    full_gc: list[float] = []  # seconds of each full (generation 2) collection, any thread
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                full_gc.append(time.perf_counter() - gc_started[0])
+
+    gc.callbacks.append(on_gc)
+    started = time.perf_counter()
+    trainer = asyncio.create_task(service.retrain())
+    tick = asyncio.create_task(ticker())
+    times: list[np.ndarray] = []
+    while not trainer.done():
+        times.append(await _round_trips(api, mints, 5))
+    seconds = time.perf_counter() - started
+    await trainer
+    stop.set()
+    await tick
+    gc.callbacks.remove(on_gc)
+    print(  # the GIL is held through a full collection: every thread waits, the loop too
+        f"{len(full_gc)} full garbage collections during the retrain, longest "
+        f"{max(full_gc, default=0.0) * 1e3:.0f} ms ({len(gc.get_objects())} objects tracked)"
+    )
+    return np.concatenate(times), max(stalls) * 1e3, seconds
+
+
+async def main(n: int, signals: int) -> None:
     config = SimConfig(seed=7, n_days=12, n_kols=20, tokens_per_day=30)
     with tempfile.TemporaryDirectory() as tmp:
         api = await FakeTelegram().start()
@@ -60,12 +160,25 @@ async def main(n: int) -> None:
             await service.cycle(config.start + timedelta(days=day))
         await service.retrain()
         mints = [s.mint for s in await service.recent_signals(20)]
+        if signals:
+            added = time.perf_counter()
+            await _add_signals(service, signals)
+            print(f"added {signals} labeled signals in {time.perf_counter() - added:.1f} s")
         app = await start_telegram(
             service, settings, base_url=api.base_url, base_file_url=api.base_file_url
         )
         try:
             await _round_trips(api, mints, 20)  # warm-up
             idle = await _round_trips(api, mints, n)
+            if signals:
+                busy, stall_ms, seconds = await _one_big_retrain(service, api, mints)
+                print(f"$ .venv/bin/python bench/bench_chat.py --signals {signals} --n {n}")
+                print(_line("/predict, nothing else running", idle))
+                print(_line(f"/predict, one retrain ({seconds:.0f} s)", busy))
+                print(
+                    f"max /predict {busy.max():.1f} ms · longest event-loop stall {stall_ms:.1f} ms"
+                )
+                return
             retrains = 0
             stop = asyncio.Event()
 
@@ -92,4 +205,6 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
-    asyncio.run(main(parser.parse_args().n))
+    parser.add_argument("--signals", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.signals))

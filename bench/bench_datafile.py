@@ -1,16 +1,25 @@
-"""Reading a labeled data file (issue 13): ``engine.learning.datafile.load_dataset`` on a CSV.
+"""Data files at scale (issue 13): reading a labeled CSV, and ``predict --data`` end to end.
 
     .venv/bin/python bench/bench_datafile.py [--rows 1000000] [--path /tmp/signals-1m.csv]
+    .venv/bin/python bench/bench_datafile.py --predict [--rows 1000000] [--path ...] [--out ...]
 
 Writes ``--rows`` synthetic labeled signals (epoch-second times, mcaps, every feature; booleans
 as 0/1) to ``--path`` unless it exists, then times ``load_dataset`` (bulk read by pandas' C
 reader, every cell checked, labels, time sort) and prints the process's peak memory. Target
-(issue 13): 1M rows read + checked in <= 10 s. Prints numbers, asserts nothing.
+(issue 13): 1M rows read + checked in <= 10 s.
+
+``--predict``: ``engine.learning.modelops.predict_file`` (what ``moonbot predict --data`` runs:
+read, check, score with the champion, write the CSV at full precision) on ``--path``, with a
+progress callback as the CLI passes one. The champion is trained once, with the product's
+default parameters, on 50,000 synthetic rows whose outcomes depend on a few features (so its
+trees are real trees), in ``--models`` (kept between runs). Target (issue 13): >= 100k rows/s.
+Prints numbers, asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import time
@@ -22,7 +31,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.learning.datafile import load_dataset  # noqa: E402
+from engine.learning.modelops import predict_file, train_from_file  # noqa: E402
 from engine.signals.features import BOOLEAN_FEATURES, FEATURE_NAMES  # noqa: E402
+from engine.signals.scoring import KIND  # noqa: E402
+from ml.registry import Registry  # noqa: E402
 
 
 def write(path: Path, n: int) -> None:
@@ -38,13 +50,80 @@ def write(path: Path, n: int) -> None:
     frame.to_csv(path, index=False)
 
 
+def write_training(path: Path, n: int) -> None:
+    """``n`` rows whose log multiple depends on three features, plus noise."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        rng.normal(size=(n, len(FEATURE_NAMES))).round(6), columns=list(FEATURE_NAMES)
+    )
+    log_multiple = (
+        0.8
+        + 0.9 * frame["kol_elite_count"]
+        - 0.6 * frame["holder_top10_pct"]
+        + 0.4 * frame["volume_spike_vs_avg"]
+        + rng.normal(scale=1.0, size=n)
+    )
+    for name in BOOLEAN_FEATURES:
+        frame[name] = (frame[name] > 0).astype(int)
+    entry = rng.uniform(1e4, 1e6, n).round(2)
+    frame.insert(0, "max_mcap", (entry * np.exp(log_multiple)).round(2))
+    frame.insert(0, "entry_mcap", entry)
+    frame.insert(0, "signal_time", (1_772_366_400 + np.arange(n)).astype(str))
+    frame.to_csv(path, index=False)
+
+
+def champion(models: Path) -> Registry:
+    registry = Registry(models)
+    if registry.champion(KIND) is None:
+        train = models / "train-50k.csv"
+        models.mkdir(parents=True, exist_ok=True)
+        write_training(train, 50_000)
+        started = time.perf_counter()
+        report = train_from_file(registry, train, holdout_fraction=0.2, min_gain=0.002).report
+        print(  # noqa: T201
+            f"trained {report.version} in {time.perf_counter() - started:.1f} s "
+            f"(promoted: {report.promoted})"
+        )
+    return registry
+
+
+def bench_predict(args: argparse.Namespace) -> None:
+    registry = champion(args.models)
+    info = registry.champion(KIND)
+    assert info is not None, "the bench's model was not promoted"
+    calls = [0]
+
+    def progress(done: int, total: int) -> None:
+        calls[0] += 1
+
+    started = time.perf_counter()
+    result = predict_file(registry, args.path, args.out, progress=progress)
+    seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sidecar = json.loads((info.path / "model.json").read_text(encoding="utf-8"))
+    rounds = sidecar.get("best_iteration")
+    print(  # noqa: T201
+        f"predict_file {result.n_rows} rows ({args.path.stat().st_size / 1e6:.0f} MB in, "
+        f"{args.out.stat().st_size / 1e6:.0f} MB out) with {info.version} "
+        f"({sidecar.get('kind_of_model')}, best iteration {rounds}): {seconds:.2f} s, "
+        f"{result.n_rows / seconds:,.0f} rows/s, {calls[0]} progress calls, "
+        f"peak RSS {peak_mib:.0f} MiB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--path", type=Path, default=Path("/tmp/signals-1m.csv"))
+    parser.add_argument("--predict", action="store_true")
+    parser.add_argument("--models", type=Path, default=Path("/tmp/bench-predict-models"))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/bench-predictions.csv"))
     args = parser.parse_args()
     if not args.path.exists():
         write(args.path, args.rows)
+    if args.predict:
+        bench_predict(args)
+        return
     started = time.perf_counter()
     ds, _ = load_dataset(args.path)
     seconds = time.perf_counter() - started

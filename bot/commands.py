@@ -204,6 +204,19 @@ async def _kols(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     return Reply(fmt.leaderboard(await service.leaderboard(10)))
 
 
+def _followups_line(on: bool) -> str:
+    """The channel's follow-up setting, in words (``/alerts status``, ``/alerts followups``)."""
+    if not on:
+        return (
+            "follow-ups off (/alerts followups on: one message each time an alerted token "
+            "passes 2x, 5x and 10x)"
+        )
+    return (
+        "follow-ups on: one message each time an alerted token passes 2x, 5x and 10x its "
+        "market cap at the alert (within the labels' horizon)"
+    )
+
+
 async def _alerts(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     action = args[0].lower()
     if action == "status":  # anyone may see the settings; changing them is for admins
@@ -215,8 +228,13 @@ async def _alerts(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
         return Reply(
             f"alerts {'on' if state.enabled else 'off'} for this channel "
             f"(conviction threshold {state.threshold}; an alert needs a Diamond Hand KOL's buy "
-            f"and conviction at or above it)"
+            f"and conviction at or above it)\n{_followups_line(state.followups)}"
         )
+    if action == "followups":
+        if len(args) != 2 or args[1].lower() not in ("on", "off"):
+            return refuse("usage: /alerts followups on · /alerts followups off")
+        state = await service.set_followups(ctx.channel, args[1].lower() == "on")
+        return Reply(_followups_line(state.followups))
     if action in ("on", "off"):
         state = await service.set_alerts(ctx.channel, enabled=action == "on")
     elif action == "threshold" and len(args) == 2 and _is_threshold(args[1]):
@@ -266,11 +284,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "alerts",
-        "Alerts in this channel: status, on, off, or the conviction threshold",
+        "Alerts in this channel: status, on, off, the conviction threshold, follow-ups",
         _alerts,
         (
-            Arg("setting", "status, on, off or threshold"),
-            Arg("value", "the threshold, 0-100", required=False),
+            Arg("setting", "status, on, off, threshold or followups"),
+            Arg("value", "the threshold, 0-100; on or off (followups)", required=False),
         ),
     ),
     Command(

@@ -30,6 +30,7 @@ from engine.views import (
     RuleStats,
     Score,
     StatusReport,
+    ThreeXRecap,
     ThreeXReport,
     TrackedKol,
     TrainReport,
@@ -138,6 +139,8 @@ NO_MODEL = "No promoted model (none has beaten the class-frequency prior yet): r
 
 def alert(view: AlertView) -> str:
     """An alert's text; one that may have been delivered before the sender died says so first."""
+    if view.followup is not None:
+        return followup(view)
     dh = "n/a" if view.diamond_hand_score is None else f"{view.diamond_hand_score:.0f}"
     lines = [MAY_REPEAT] if view.maybe_delivered else []
     size = "" if view.buy_sol is None else f" {view.buy_sol:.2f} SOL"
@@ -154,9 +157,34 @@ def alert(view: AlertView) -> str:
     if view.probabilities:
         lines.append("Odds: " + probabilities(view.probabilities))
         lines.append(ml_line(view.probabilities) or "")
+        lines.extend(threex_score_lines(view))
     else:
         lines.append(NO_MODEL)
     lines.extend(f"  {i}. {reason_words(r)}" for i, r in enumerate(view.reasons, 1))
+    lines.append(f"Mint {view.mint}")
+    lines.append(links(view.mint, view.kol_wallet))
+    return "\n".join(lines)
+
+
+SEEN_IN = {"snapshot": "a market snapshot", "swap": "a swap's price"}
+
+
+def followup(view: AlertView) -> str:
+    """A follow-up of an alert: the token passed 2x / 5x / 10x its market cap at the alert,
+    with the multiple, the time since the alert and the links."""
+    f = view.followup
+    assert f is not None
+    lines = [MAY_REPEAT] if view.maybe_delivered else []
+    lines += [
+        f"FOLLOW-UP {token_title(view.symbol, view.name)} passed {f.multiple}x since the alert",
+        f"Market cap {usd(f.mcap_usd)}: {f.mcap_usd / f.base_mcap:.1f}x the {usd(f.base_mcap)} "
+        f"at the alert, {ago(f.ts, view.alert_ts)} after it "
+        f"(seen {when(f.ts)} in {SEEN_IN.get(f.source, f.source)})",
+        f"Alerted {when(view.alert_ts)}: Diamond Hand KOL {clean(view.kol_name)} "
+        f"[{view.kol_tier}] bought · conviction {view.score}",
+    ]
+    if view.mcap_now is not None and view.market_ts is not None and view.market_ts > f.ts:
+        lines.append(f"Market cap now {usd(view.mcap_now)} ({when(view.market_ts)})")
     lines.append(f"Mint {view.mint}")
     lines.append(links(view.mint, view.kol_wallet))
     return "\n".join(lines)
@@ -178,13 +206,14 @@ def score_lines(s: Score) -> list[str]:
     return lines
 
 
-def threex_score_lines(s: Score) -> list[str]:
+def threex_score_lines(s: Score | AlertView) -> list[str]:
     """P(3x+) of the promoted 3x+ net with its threshold, beside the outcome model's own."""
     own = s.outcome_p_threex
     if s.threex_p is None:
         return [] if own is None else [f"P(3x+): outcome model {pct(own)}"]
     flag = "above" if s.threex_flag else "below"
-    line = f"P(3x+): 3x+ net {pct(s.threex_p)}, {flag} its threshold {s.threex_threshold:.3f}" + (
+    threshold = "" if s.threex_threshold is None else f" {s.threex_threshold:.3f}"
+    line = f"P(3x+): 3x+ net {pct(s.threex_p)}, {flag} its threshold{threshold}" + (
         "" if own is None else f" · outcome model {pct(own)}"
     )
     return [line]
@@ -333,7 +362,23 @@ def weekly(r: InsightsReport, extras: WeeklyExtras) -> str:
             "Backtest, walk-forward (the alert rule vs the rule alone and the model alone):",
         ]
         lines += [f"  {rule_line(rule)}" for rule in extras.rules]
+    if extras.threex is not None:
+        lines += ["", *threex_recap_lines(extras.threex)]
     return "\n".join(lines)
+
+
+def threex_recap_lines(r: ThreeXRecap) -> list[str]:
+    """The week's stored P(3x+), 3x+ net beside the outcome model, against what happened."""
+    head = f"P(3x+) as stored at the signal, signals labeled in the last {r.days} d:"
+    if r.n == 0:
+        return [f"{head} none scored by a 3x+ net ({r.labeled} labeled)"]
+    low, high = r.hit_ci
+    return [
+        f"{head} {r.n} of {r.labeled} labeled scored by both; {r.hits} reached 3x "
+        f"({pct(r.hits / r.n)}, 95% CI {pct(low)}–{pct(high)})",
+        f"  mean P(3x+): 3x+ net {pct(r.net_mean, 1)} · outcome model {pct(r.outcome_mean, 1)}"
+        f" · log-loss {r.net_log_loss:.4f} vs {r.outcome_log_loss:.4f} (lower is better)",
+    ]
 
 
 def _share_5x(r: InsightsReport) -> float:

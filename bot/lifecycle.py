@@ -72,8 +72,20 @@ class _Stop:
         return Stopped(self.received[0]).status if self.received else 0
 
 
+FLUSH_S = 1.0  # how long leaving waits for what was printed and logged to be flushed
+
+
 def hard_exit(status: int) -> None:
-    """Leave now: flush what was printed and logged, skip waiting for threads."""
+    """Leave now: flush what was printed and logged (for ``FLUSH_S`` at most: a flush waits for
+    the lock of a handler or stream that another thread may hold, or for a terminal nobody
+    reads), skip waiting for threads."""
+    flusher = threading.Thread(target=_flush_all, name="moonbot-exit-flush", daemon=True)
+    flusher.start()
+    flusher.join(FLUSH_S)
+    os._exit(status)
+
+
+def _flush_all() -> None:
     for handler in logging.getLogger().handlers:
         handler.flush()
     for stream in (sys.stdout, sys.stderr):
@@ -81,7 +93,6 @@ def hard_exit(status: int) -> None:
             stream.flush()
         except (OSError, ValueError):
             pass
-    os._exit(status)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

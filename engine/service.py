@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import json
 import logging
 from collections.abc import Callable, Coroutine
@@ -168,6 +169,7 @@ def stored_score(signal: Signal) -> Score:
             for r in signal.reasons or ()
         ),
         model_version=signal.model_version,
+        **Score.threex_fields(signal.threex),
     )
 
 
@@ -494,24 +496,40 @@ class MoonbotService:
         self, params: dict[str, Any] | None = None, progress: Progress | None = None
     ) -> TrainReport:
         """Train a candidate on the labeled signals, compare, promote or keep the champion."""
+        async with self._train_lock, locks.held(locks.training(self.settings.data_dir)):
+            # What is alive now (modules, settings, caches, an embedded market) outlives the
+            # retrain: frozen, it is not walked by the full collections the training's
+            # allocations trigger, each of which holds every thread, the event loop too, for as
+            # long as it walks the heap (~0.4 s each; bench/bench_chat.py --signals). Unfrozen
+            # after, so that nothing stays out of the collector for good.
+            gc.freeze()
+            try:
+                return await self._retrain(params, progress)
+            finally:
+                gc.unfreeze()
+
+    async def _retrain(
+        self, params: dict[str, Any] | None, progress: Progress | None
+    ) -> TrainReport:
         from engine.learning.training import labeled_dataset, record_model, train_and_compare
 
-        async with self._train_lock, locks.held(locks.training(self.settings.data_dir)):
-            ds = await labeled_dataset(self.db)
-            report = await asyncio.to_thread(
-                train_and_compare,
-                ds,
-                self.registry,
-                holdout_fraction=self.settings.holdout_fraction,
-                min_gain=self.settings.promote_min_logloss_gain,
-                params=params,
-                progress=progress,
-                threex=True,  # the 3x+ net too, on the same split (issue 13)
-            )
-            await record_model(self.db, self.registry.get(report.version), report)
-            if report.promoted:
-                self.scorer.reload()
-            return report
+        ds = await labeled_dataset(self.db)
+        report = await asyncio.to_thread(
+            train_and_compare,
+            ds,
+            self.registry,
+            holdout_fraction=self.settings.holdout_fraction,
+            min_gain=self.settings.promote_min_logloss_gain,
+            params=params,
+            progress=progress,
+            threex=True,  # the 3x+ net too, on the same split (issue 13)
+        )
+        await record_model(self.db, self.registry.get(report.version), report)
+        if report.promoted or (report.threex is not None and report.threex.promoted):
+            # loaded off the loop (seconds while training threads hold the cores), then
+            # swapped in at once: no reply waits for it (bench/bench_chat.py --signals)
+            self.scorer.adopt(await asyncio.to_thread(self.scorer.loaded))
+        return report
 
     # --- questions ------------------------------------------------------------------------
 
@@ -799,19 +817,30 @@ class MoonbotService:
         """Last week's insights, this week's alert recap and the latest backtest (``backtest``
         saves one in the week's directory), for the weekly post."""
         from engine.learning.backtest import load_summary
-        from engine.learning.weekly import previous_insights
+        from engine.learning.weekly import previous_insights, threex_recap
 
         return WeeklyExtras(
             previous=previous_insights(self.settings.reports_dir, weekly.week),
             recap=await self.performance(7),
             rules=load_summary(weekly.directory),
+            threex=await threex_recap(self.db, await self.now(), 7),
         )
 
     async def alert_settings(self, channel: str) -> ChannelAlerts:
         """A channel's alert settings as they are (``/alerts status``)."""
+        from engine.signals.followups import followups_on
         from engine.signals.performance import channel_settings
 
-        return await channel_settings(self.db, channel, self.settings.alert_score_threshold)
+        state = await channel_settings(self.db, channel, self.settings.alert_score_threshold)
+        return dataclasses.replace(state, followups=await followups_on(self.db, channel))
+
+    async def set_followups(self, channel: str, on: bool) -> ChannelAlerts:
+        """Turn a channel's follow-ups (an alerted token passed 2x / 5x / 10x) on or off; a
+        token that passed before they were turned on gets none for that multiple."""
+        from engine.signals.followups import set_followups
+
+        await set_followups(self.db, channel, on, await self.now())
+        return await self.alert_settings(channel)
 
     async def leaderboard(self, n: int = 10) -> list[RankedKol]:
         """The tracked KOLs by Diamond Hand score, highest first (``/kols``)."""

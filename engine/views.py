@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +62,7 @@ __all__ = [
     "BandRate",
     "Question",
     "ThreeXReport",
+    "ThreeXRecap",
     "SignalSummary",
     "StatusReport",
     "TrackChange",
@@ -385,6 +387,25 @@ class WeeklyExtras:
     previous: InsightsReport | None
     recap: AlertPerformance
     rules: list[RuleStats]
+    threex: ThreeXRecap | None = None  # stored P(3x+) vs outcomes (engine.learning.weekly)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeXRecap:
+    """P(3x+) as stored with the signals labeled in the last ``days`` days, against what
+    happened: ``n`` signals had both the 3x+ net's and the outcome model's (of ``labeled`` with a
+    multiple), ``hits`` reached 3x (``hit_ci``: 95% Wilson interval); the mean of each P(3x+)
+    and each one's binary log-loss (lower is better)."""
+
+    days: int
+    labeled: int
+    n: int
+    hits: int = 0
+    hit_ci: tuple[float, float] = (math.nan, math.nan)
+    net_mean: float = math.nan
+    outcome_mean: float = math.nan
+    net_log_loss: float = math.nan
+    outcome_log_loss: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,6 +163,7 @@ async def _open_signal(
         probabilities=list(score.probabilities) if score.probabilities else None,
         model_version=score.model_version,
         reasons=[r.as_dict() for r in score.reasons],
+        threex=score.threex_json(),
     )
     session.add(signal)
     await session.flush()

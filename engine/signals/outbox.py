@@ -14,6 +14,10 @@ only while the row is pending and unclaimed or its lease has run out, so exactly
 on SQLite and PostgreSQL alike; the others skip it. The outcome clears the claim; so does a sender
 that is stopped (cancelled) mid-send, keeping the in-flight mark. A sender killed outright holds
 its claim until the lease runs out; then another sender takes the alert, flagged may-repeat.
+
+Follow-ups (``engine.signals.followups``: the alerted token passed 2x / 5x / 10x) go through the
+same loop (``deliver``), claims, retries and may-repeat flag: a ``Queue`` is where a kind of
+message waits (Alert rows here, app-state rows there), the loop is the same for both.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engine.errors import OutcomeUnknown, UserError
 from engine.signals.opening import SignalEvent
+from engine.signals.scoring import Score, outcome_p_threex
 from engine.storage import Alert, Database, Kol, MarketSnapshot, Signal, Subscription, Token, Trade
 from engine.storage.db import insert_ignore
 from engine.storage.models import utcnow
@@ -39,6 +45,18 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "moonbot-alert-"
 # How long a claim keeps other senders off an alert: far longer than one send takes.
 CLAIM_LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """An alerted token passed ``multiple`` x its market cap at the alert (``base_mcap``): first
+    seen at ``ts`` at ``mcap_usd`` in moonbot's own price path (``source``: snapshot or swap)."""
+
+    multiple: int
+    base_mcap: float
+    mcap_usd: float
+    ts: datetime
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +88,22 @@ class AlertView:
     liquidity_usd: float | None = None
     market_ts: datetime | None = None
     token_created_at: datetime | None = None
+    # Set on a follow-up of this alert (the token passed 2x / 5x / 10x), None on the alert.
+    followup: FollowUp | None = None
+    # P(3x+) at the buy: the promoted 3x+ net's (None without one then), its threshold and
+    # whether it passed it, and the outcome model's own (from ``probabilities``).
+    threex_p: float | None = None
+    threex_flag: bool | None = None
+    threex_threshold: float | None = None
+    outcome_p_threex: float | None = None
 
     @property
     def key(self) -> str:
-        """The alert's idempotency key: the same on every attempt, and across restarts."""
+        """The alert's idempotency key: the same on every attempt, and across restarts. A
+        follow-up's adds its multiple (at most 23 characters below 100,000 alerts: Discord's
+        nonce holds 25)."""
+        if self.followup is not None:
+            return f"{KEY_PREFIX}{self.alert_id}-{self.followup.multiple}x"
         return f"{KEY_PREFIX}{self.alert_id}"
 
 
@@ -82,6 +112,7 @@ class ChannelAlerts:
     channel: str
     enabled: bool
     threshold: int
+    followups: bool = False  # follow-ups at 2x / 5x / 10x (engine.signals.followups), opt-in
 
 
 async def ensure_channels(db: Database, channels: Sequence[str], threshold: int) -> None:
@@ -177,6 +208,7 @@ async def write_alerts(
                 "probabilities": list(score.probabilities) if score.probabilities else None,
                 "reasons": [r.as_dict() for r in score.reasons],
                 "model_version": score.model_version,
+                "threex": score.threex_json(),
             }
             for ch in (c.channel for c in channels if score.total >= c.threshold)
         )
@@ -190,27 +222,38 @@ async def pending(
 ) -> list[AlertView]:
     """Pending alerts, oldest first. ``channel`` is a prefix ("telegram:" for every Telegram
     chat, "telegram:42" for one); with ``due_by``, only those not waiting out a backoff."""
+    query = _view_query().where(Alert.status == "pending").order_by(col(Alert.id)).limit(limit)
+    if channel is not None:
+        query = query.where(col(Alert.channel).startswith(channel))
+    if due_by is not None:
+        query = query.where(
+            or_(col(Alert.next_attempt_at).is_(None), col(Alert.next_attempt_at) <= due_by),
+            or_(col(Alert.claimed_until).is_(None), col(Alert.claimed_until) <= due_by),
+        )
+    async with db.session() as session:
+        return await _views(session, query)
+
+
+async def views_of(session: AsyncSession, alert_ids: Sequence[int]) -> dict[int, AlertView]:
+    """The views of the alerts ``alert_ids`` (whatever their status), by id."""
+    query = _view_query().where(col(Alert.id).in_(list(alert_ids)))
+    return {view.alert_id: view for view in await _views(session, query)}
+
+
+def _view_query() -> Any:
+    return (
+        select(Alert, Signal, Token, Kol)
+        .join(Signal, col(Signal.id) == col(Alert.signal_id))
+        .join(Token, col(Token.mint) == col(Signal.mint))
+        .join(Kol, col(Kol.wallet) == col(Alert.kol_wallet))
+    )
+
+
+async def _views(session: AsyncSession, query: Any) -> list[AlertView]:
     from engine.signals.scoring import Reason
 
-    async with db.session() as session:
-        query = (
-            select(Alert, Signal, Token, Kol)
-            .join(Signal, col(Signal.id) == col(Alert.signal_id))
-            .join(Token, col(Token.mint) == col(Signal.mint))
-            .join(Kol, col(Kol.wallet) == col(Alert.kol_wallet))
-            .where(Alert.status == "pending")
-            .order_by(col(Alert.id))
-            .limit(limit)
-        )
-        if channel is not None:
-            query = query.where(col(Alert.channel).startswith(channel))
-        if due_by is not None:
-            query = query.where(
-                or_(col(Alert.next_attempt_at).is_(None), col(Alert.next_attempt_at) <= due_by),
-                or_(col(Alert.claimed_until).is_(None), col(Alert.claimed_until) <= due_by),
-            )
-        rows = (await session.exec(query)).all()
-        market = {a.id: await _market_now(session, a, s.mint) for a, s, _, _ in rows}
+    rows = (await session.exec(query)).all()
+    market = {a.id: await _market_now(session, a, s.mint) for a, s, _, _ in rows}
     views = []
     for alert, signal, token, kol in rows:
         assert alert.id is not None
@@ -243,9 +286,16 @@ async def pending(
                 liquidity_usd=latest.liquidity_usd if latest else None,
                 market_ts=latest.ts if latest else None,
                 token_created_at=token.created_at,
+                **_threex_fields(alert),
             )
         )
     return views
+
+
+def _threex_fields(alert: Alert) -> dict[str, Any]:
+    stored = Score.threex_fields(alert.threex)
+    stored.pop("threex_version", None)
+    return {**stored, "outcome_p_threex": outcome_p_threex(alert.probabilities)}
 
 
 async def _market_now(
@@ -302,6 +352,56 @@ def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     return min(cap, base * doubling)
 
 
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """How failed sends are retried: ``backoff`` between attempts, given up after ``max_attempts``."""
+
+    max_attempts: int
+    base_delay: timedelta
+    max_delay: timedelta
+
+
+class Queue(Protocol):
+    """Where one kind of message waits for its send: the due ones of a channel prefix, a claim
+    that one sender wins (marking the send begun), and the outcome (sent, failed, released)."""
+
+    async def due(self, channel: str, now: datetime) -> list[AlertView]: ...
+
+    async def claim(self, view: AlertView, now: datetime, lease: timedelta) -> AlertView | None: ...
+
+    async def release(self, view: AlertView) -> None: ...
+
+    async def failed(
+        self, view: AlertView, exc: Exception, now: datetime, retry: Retry
+    ) -> bool: ...
+
+    async def sent(self, view: AlertView) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQueue:
+    """The Alert rows."""
+
+    db: Database
+
+    async def due(self, channel: str, now: datetime) -> list[AlertView]:
+        return await pending(self.db, channel, due_by=now)
+
+    async def claim(self, view: AlertView, now: datetime, lease: timedelta) -> AlertView | None:
+        return await _claim(self.db, view, now, lease)
+
+    async def release(self, view: AlertView) -> None:
+        await _release(self.db, view.alert_id)
+
+    async def failed(self, view: AlertView, exc: Exception, now: datetime, retry: Retry) -> bool:
+        return await _record_failure(
+            self.db, view.alert_id, exc, now, retry.max_attempts, retry.base_delay, retry.max_delay
+        )
+
+    async def sent(self, view: AlertView) -> None:
+        await mark_sent(self.db, view.alert_id)
+
+
 async def deliver(
     db: Database,
     channel: str,
@@ -313,33 +413,54 @@ async def deliver(
     max_delay: timedelta = timedelta(hours=1),
     lease: timedelta = CLAIM_LEASE,
 ) -> Delivery:
-    """Send the due pending alerts of ``channel`` (a prefix) and mark each one sent. A send that
-    raises is retried later with exponential backoff, and given up (status ``failed``, the error
-    kept) after ``max_attempts``: an alert is never silently lost or sent twice by this loop.
+    """Send the due pending alerts of ``channel`` (a prefix) and mark each one sent, then the
+    due follow-ups the same way. A send that raises is retried later with exponential backoff,
+    and given up (status ``failed``, the error kept) after ``max_attempts``: an alert is never
+    silently lost or sent twice by this loop.
 
     Each send is claimed and marked as begun first (an alert another sender holds is skipped); a
     sender that dies before the outcome is recorded leaves the mark, and the next run sends that
     alert again with ``maybe_delivered`` set."""
+    from engine.signals.followups import FollowUpQueue
+
+    retry = Retry(max_attempts, base_delay, max_delay)
+    total = Delivery()
+    for queue in (AlertQueue(db), FollowUpQueue(db)):
+        done = await deliver_queue(queue, channel, send, now=now, retry=retry, lease=lease)
+        total = Delivery(
+            total.sent + done.sent, total.retrying + done.retrying, total.failed + done.failed
+        )
+    return total
+
+
+async def deliver_queue(
+    queue: Queue,
+    channel: str,
+    send: SendAlert,
+    *,
+    now: datetime,
+    retry: Retry,
+    lease: timedelta = CLAIM_LEASE,
+) -> Delivery:
+    """``deliver`` for one queue."""
     sent = retrying = failed = 0
-    for listed in await pending(db, channel, due_by=now):
-        view = await _claim(db, listed, now, lease)
+    for listed in await queue.due(channel, now):
+        view = await queue.claim(listed, now, lease)
         if view is None:
             continue  # another sender has it, or has just sent it
         try:
             await send(view)
         except asyncio.CancelledError:
-            await asyncio.shield(_release(db, view.alert_id))  # stopped: the next sender may go
+            await asyncio.shield(queue.release(view))  # stopped: the next sender may go
             raise
         except Exception as exc:  # any failure of a face's send: record it, retry later
-            log.warning("alert %s to %s failed: %s", view.alert_id, view.channel, exc)
-            if await _record_failure(
-                db, view.alert_id, exc, now, max_attempts, base_delay, max_delay
-            ):
+            log.warning("alert %s to %s failed: %s", view.key, view.channel, exc)
+            if await queue.failed(view, exc, now, retry):
                 failed += 1
             else:
                 retrying += 1
             continue
-        await mark_sent(db, view.alert_id)
+        await queue.sent(view)
         sent += 1
     return Delivery(sent, retrying, failed)
 

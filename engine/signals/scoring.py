@@ -118,6 +118,15 @@ class Reason:
         return {"feature": self.feature, "value": self.value, "contribution": self.contribution}
 
 
+def outcome_p_threex(probabilities: Sequence[float] | None) -> float | None:
+    """The outcome model's own P(3x+) from its six class probabilities (``ml.metrics.p_threex``
+    of one row); None without them."""
+    if probabilities is None:
+        return None
+    p = probabilities
+    return float(sum(p[2:]) + THREEX_SHARE_OF_SMALL_WIN * p[1])
+
+
 @dataclass(frozen=True, slots=True)
 class Score:
     rule: int
@@ -132,13 +141,36 @@ class Score:
     threex_threshold: float | None = None
     threex_version: str | None = None
 
+    def threex_json(self) -> dict[str, Any] | None:
+        """The 3x+ net's part as stored with a signal or an alert (``Signal.threex``); None
+        without a promoted net."""
+        if self.threex_p is None:
+            return None
+        return {
+            "p": self.threex_p,
+            "flag": self.threex_flag,
+            "threshold": self.threex_threshold,
+            "version": self.threex_version,
+        }
+
+    @staticmethod
+    def threex_fields(stored: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``threex_json`` read back as keyword arguments of ``Score`` (empty for None)."""
+        if not stored:
+            return {}
+        return {
+            "threex_p": float(stored["p"]),
+            "threex_flag": None if stored.get("flag") is None else bool(stored["flag"]),
+            "threex_threshold": (
+                None if stored.get("threshold") is None else float(stored["threshold"])
+            ),
+            "threex_version": stored.get("version"),
+        }
+
     @property
     def outcome_p_threex(self) -> float | None:
-        """The outcome model's own P(3x+) (``ml.metrics.p_threex`` of its probabilities)."""
-        if self.probabilities is None:
-            return None
-        p = self.probabilities
-        return float(sum(p[2:]) + THREEX_SHARE_OF_SMALL_WIN * p[1])
+        """The outcome model's own P(3x+) (``outcome_p_threex`` of its probabilities)."""
+        return outcome_p_threex(self.probabilities)
 
     @property
     def total(self) -> int:
@@ -170,6 +202,30 @@ class Scorer:
     def reload(self) -> None:
         self._model, self._version, self._loaded, self.note = None, None, False, None
         self._threex, self._threex_loaded = None, False
+
+    def loaded(self) -> Scorer:
+        """A new scorer over the same registry with the champion and the 3x+ net already
+        loaded: call it in a worker thread (``asyncio.to_thread``), then ``adopt`` it on the
+        loop, so that a promotion never makes a chat reply wait for the models to load."""
+        from ml.explain import prepare_reasons
+
+        fresh = Scorer(self.registry)
+        fresh._load()
+        if fresh._model is not None:
+            prepare_reasons(fresh._model)  # the reasons' lookup tables, ~0.5 s, built lazily
+        fresh.threex()
+        return fresh
+
+    def adopt(self, other: Scorer) -> None:
+        """Score with ``other``'s loaded models from now on, in one step (no reply ever sees
+        half of them)."""
+        self._model, self._version, self._loaded, self.note = (
+            other._model,
+            other._version,
+            other._loaded,
+            other.note,
+        )
+        self._threex, self._threex_loaded = other._threex, other._threex_loaded
 
     def threex(self) -> tuple[str, Any] | None:
         """The promoted 3x+ net and its version (loaded on first use), or None."""

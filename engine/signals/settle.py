@@ -4,7 +4,8 @@ driven by durable state so that a cycle killed anywhere is completed by the next
 The steps work on the KOL trades above the trade mark the last settled poll reached
 (``PIPELINE_SETTLED``), the buys of tokens without a signal, and the signals without an
 outcome. A token's alerts are written in the transaction of its signal step, and the tokens a
-killed settle finished (``PIPELINE_DONE``) are not done twice.
+killed settle finished (``PIPELINE_DONE``) are not done twice. After the labels, the follow-ups
+the stored price path shows (``engine.signals.followups``) are written, once each.
 
 ``settle_trades`` runs the same steps at once for trades just stored by the push path (or by a
 poll, wallet by wallet): positions of their wallets, their tokens' signals and alerts. It keeps
@@ -26,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from engine.config import Settings
 from engine.records import TradeRecord
-from engine.signals import outbox
+from engine.signals import followups, outbox
 from engine.signals.opening import SignalEvent, process_buys, unsignaled_buys
 from engine.signals.scoring import Scorer
 from engine.storage import AppState, Database, Trade
@@ -120,6 +121,7 @@ async def settle(
         done={key.removeprefix(PIPELINE_DONE) for key in done},
     )
     labels = await label_due(db, polled, horizon, candles=candles)
+    await followups.record_due(db, polled, horizon)  # idempotent: a rerun writes nothing new
     async with db.session() as session:
         await session.merge(AppState(key=PIPELINE_SETTLED, value=json.dumps(batch)))
         await session.exec(delete(AppState).where(col(AppState.key).startswith(PIPELINE_DONE)))

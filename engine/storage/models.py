@@ -211,6 +211,9 @@ class Signal(SQLModel, table=True):
     model_version: str | None = None
     reasons: list[dict[str, Any]] | None = _json(default=None)
     created_at: datetime = _ts(default_factory=utcnow)
+    # The promoted 3x+ net's score with the signal's (engine.signals.scoring.Score.threex_json):
+    # {"p", "flag", "threshold", "version"}; None when no net was promoted then (revision 0002).
+    threex: dict[str, Any] | None = _json(default=None)
 
 
 class Outcome(SQLModel, table=True):
@@ -239,6 +242,7 @@ class Alert(SQLModel, table=True):
     probabilities: list[float] | None = _json(default=None)
     reasons: list[dict[str, Any]] | None = _json(default=None)
     model_version: str | None = None
+    threex: dict[str, Any] | None = _json(default=None)  # as Signal.threex, at this buy
     status: str = "pending"  # pending | sent | failed | skipped
     attempts: int = 0
     next_attempt_at: datetime | None = _ts(default=None)  # backoff after a failed send

@@ -111,3 +111,39 @@ def test_the_documented_example_file_loads() -> None:
     assert list(ds.X.columns[-1:]) == ["x_my_score"]
     assert ds.X["x_my_score"][0] == 0.8 and math.isnan(ds.X["x_my_score"][2])
     assert ds.X["entry_mcap_usd"][1] == pytest.approx(math.log(20_000))
+
+
+def test_predictions_keep_odd_ids_and_every_bit_of_each_probability(tmp_path: Path) -> None:
+    """The written CSV (Arrow's writer) reads back, by the csv module, with the ids exactly as
+    given (a comma, a quote, a non-ASCII name) and the model's own float64 probabilities."""
+    import csv
+
+    data = tmp_path / "signals.csv"
+    labeled_frame().to_csv(data, index=False)
+    registry = Registry(tmp_path / "models")
+    report = modelops.train_from_file(
+        registry, data, holdout_fraction=0.2, min_gain=0.002, params=FAST
+    ).report
+    assert report.promoted, report.reason
+    ids = ["plain", "with,comma", 'say "moon"', "ünïcode 🚀"]
+    rows = labeled_frame().iloc[:4].drop(columns=["entry_mcap", "max_mcap", "signal_time"])
+    rows.insert(0, "id", ids)
+    src = tmp_path / "new.csv"
+    rows.to_csv(src, index=False)
+    out = tmp_path / "scores.csv"
+    modelops.predict_file(registry, src, out)
+    with out.open(encoding="utf-8", newline="") as fh:
+        written = list(csv.DictReader(fh))
+    assert [r["id"] for r in written] == ids
+    expected = OutcomeModel.load(registry.get(report.version).path).predict_proba(
+        load_features(src).X
+    )
+    got = np.array([[float(r[c]) for c in modelops.PROBABILITY_COLUMNS] for r in written])
+    np.testing.assert_array_equal(got, expected)
+
+    # ids that need no quotes: nothing is quoted, records end in CRLF as before
+    plain = tmp_path / "plain.csv"
+    rows.assign(id=["a", "b", "c", "d"]).to_csv(plain, index=False)
+    modelops.predict_file(registry, plain, out)
+    text = out.read_bytes()
+    assert b'"' not in text and text.count(b"\r\n") == 5

@@ -61,3 +61,54 @@ def test_retrain_trains_registers_and_promotes_the_net(ds, tmp_path) -> None:  #
     assert again is not None and not again.promoted  # the same net: no gain over the champion
     assert again.reason.startswith("3x+ net kept the champion")
     assert registry.champion(THREEX_KIND).version == t.version
+
+
+async def test_the_nets_score_is_stored_with_the_signal_and_read_back(ds, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Opening a signal with a promoted net stores its P(3x+), flag, threshold and version in
+    ``Signal.threex`` (revision 0002); ``stored_score`` (what /predict shows "at the signal")
+    gives them back equal to the score of that instant."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from engine.service import stored_score
+    from engine.signals.opening import _open_signal
+    from engine.storage import Database, Signal, Token
+
+    registry = Registry(tmp_path / "models")
+    report = train_and_compare(
+        ds, registry, holdout_fraction=0.2, min_gain=0.002, params=GOOD, threex=True
+    )
+    assert report.threex is not None and report.threex.promoted
+    scorer = Scorer(registry)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'signals.db'}")
+    await db.create()
+    mint, t = "So11111111111111111111111111111111111111112", datetime(2026, 11, 2, tzinfo=UTC)
+    try:
+        async with db.session() as session:
+            session.add(Token(mint=mint, symbol="T", name="t", created_at=t))
+            await session.flush()
+            _, score = await _open_signal(session, scorer, mint, t, "wallet", {})
+        async with db.session() as session:
+            row = await session.get(Signal, 1)
+    finally:
+        await db.dispose()
+    assert row is not None and row.threex is not None
+    assert score.threex_p is not None and score.threex_version == report.threex.version
+    assert row.threex == {
+        "p": score.threex_p,
+        "flag": score.threex_flag,
+        "threshold": score.threex_threshold,
+        "version": report.threex.version,
+    }
+    # a promotion's reload: loaded in a worker thread, adopted at once, the same models
+    other = Scorer(registry)
+    other.adopt(await asyncio.to_thread(other.loaded))
+    assert other._loaded and other._threex_loaded  # nothing left to load on the event loop
+    assert (other.version, other.threex()[0]) == (scorer.version, report.threex.version)  # type: ignore[index]
+    back = stored_score(row)
+    assert (back.threex_p, back.threex_flag, back.threex_threshold, back.threex_version) == (
+        score.threex_p,
+        score.threex_flag,
+        score.threex_threshold,
+        score.threex_version,
+    )
