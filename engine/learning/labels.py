@@ -75,14 +75,17 @@ __all__ = [
     "N_CLASSES",
     "SOL_USD_MAX_AGE",
     "CandleFeed",
+    "DueSignal",
     "LabelRun",
     "PriceContext",
     "PricePoint",
+    "StoredPath",
     "candle_points",
     "label_due",
     "label_for_multiple",
     "labels_for_multiples",
     "path_peak",
+    "stored_path",
     "swap_points",
 ]
 
@@ -225,7 +228,9 @@ def path_peak(t: datetime, horizon: timedelta, *sources: Iterable[PricePoint]) -
 
 
 @dataclass(frozen=True, slots=True)
-class _Due:
+class DueSignal:
+    """A signal whose price path is read (by the labels, and by the follow-up alerts)."""
+
     signal_id: int
     mint: str
     ts: datetime
@@ -233,7 +238,7 @@ class _Due:
 
 
 @dataclass(slots=True)
-class _Stored:
+class StoredPath:
     """A due signal's stored price path: snapshot and swap points, and their context."""
 
     snapshots: list[PricePoint]
@@ -242,7 +247,7 @@ class _Stored:
 
 
 def _labelled(
-    signal: _Due, horizon: timedelta, path: _Stored, extra: list[PricePoint]
+    signal: DueSignal, horizon: timedelta, path: StoredPath, extra: list[PricePoint]
 ) -> dict[str, object] | None:
     """The outcome row of one signal, or None (logged) when its data cannot give one: one bad
     signal never stops the labels of the others."""
@@ -267,7 +272,7 @@ async def label_due(
     """Label every signal whose horizon has passed by ``now`` and that has no outcome yet."""
     async with db.session() as session:
         due = [
-            _Due(s.id, s.mint, s.ts, s.entry_mcap)
+            DueSignal(s.id, s.mint, s.ts, s.entry_mcap)
             for s in (
                 await session.exec(
                     select(Signal)
@@ -282,7 +287,7 @@ async def label_due(
     for k in range(0, len(due), _BATCH):
         rows: list[dict[str, object]] = []
         async with db.session() as session:
-            stored = [await _stored_path(session, d, horizon) for d in due[k : k + _BATCH]]
+            stored = [await stored_path(session, d, horizon) for d in due[k : k + _BATCH]]
         for signal, path in zip(due[k : k + _BATCH], stored, strict=True):
             if path is None or not signal.entry_mcap:
                 skipped += 1
@@ -320,7 +325,7 @@ async def label_due(
     return LabelRun(labeled, skipped, failed)
 
 
-def _outcome_row(signal: _Due, entry_mcap: float, peak: PricePoint) -> dict[str, object]:
+def _outcome_row(signal: DueSignal, entry_mcap: float, peak: PricePoint) -> dict[str, object]:
     ratio = peak.mcap_usd / entry_mcap
     return {
         "signal_id": signal.signal_id,
@@ -333,7 +338,9 @@ def _outcome_row(signal: _Due, entry_mcap: float, peak: PricePoint) -> dict[str,
     }
 
 
-async def _stored_path(session: AsyncSession, signal: _Due, horizon: timedelta) -> _Stored | None:
+async def stored_path(
+    session: AsyncSession, signal: DueSignal, horizon: timedelta
+) -> StoredPath | None:
     """The signal's snapshots, swaps and SOL/USD from the database; None without a snapshot in
     its window."""
     end = signal.ts + horizon
@@ -364,4 +371,4 @@ async def _stored_path(session: AsyncSession, signal: _Due, horizon: timedelta) 
         )
     ).all()
     ctx = PriceContext([(ts, p, m) for ts, p, m in snaps], [(ts, p) for ts, p in sol_usd])
-    return _Stored(in_window, swap_points(swaps, ctx), ctx)
+    return StoredPath(in_window, swap_points(swaps, ctx), ctx)

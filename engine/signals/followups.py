@@ -91,7 +91,7 @@ async def _channels_on(session: AsyncSession) -> dict[str, datetime]:
 async def record_due(db: Database, now: datetime, horizon: timedelta) -> int:
     """Write the follow-ups that the stored price path shows by ``now`` (see the module doc);
     returns how many new ones were written."""
-    from engine.learning.labels import _Due, _stored_path  # the labels' own price path
+    from engine.learning.labels import DueSignal, stored_path  # the labels' own price path
 
     async with db.session() as session:
         on = await _channels_on(session)
@@ -114,8 +114,8 @@ async def record_due(db: Database, now: datetime, horizon: timedelta) -> int:
         for alert, signal in found:
             assert alert.id is not None and signal.id is not None
             if signal.id not in paths:
-                due = _Due(signal.id, signal.mint, signal.ts, signal.entry_mcap)
-                path = await _stored_path(session, due, horizon)
+                due = DueSignal(signal.id, signal.mint, signal.ts, signal.entry_mcap)
+                path = await stored_path(session, due, horizon)
                 points = [] if path is None else [*path.snapshots, *path.swaps]
                 paths[signal.id] = sorted(
                     (p for p in points if p.ts <= now), key=lambda p: (p.ts, p.source != "snapshot")
