@@ -241,7 +241,8 @@ async def _alerts(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
         state = await service.set_alerts(ctx.channel, threshold=int(args[1]))
     else:
         return refuse(
-            "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100>"
+            "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100> · "
+            "/alerts followups on|off"
         )
     return Reply(
         f"alerts {'on' if state.enabled else 'off'} for this channel "

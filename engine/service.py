@@ -541,7 +541,8 @@ class MoonbotService:
         mint = await resolve_mint(self.db, mint_text)  # a mint, $SYMBOL or a site's URL
         now = await self.now()
         token, inputs, signal, outcome = await token_state(self.db, mint, now)
-        self.scorer.require_model()
+        if signal is None:  # with a signal, its stored score answers even without a model
+            self.scorer.require_model()
         features = await asyncio.to_thread(compute_features, inputs)
         return Prediction(
             mint=mint,

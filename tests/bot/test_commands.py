@@ -11,6 +11,10 @@ from engine.storage import Alert, ModelVersion, Signal, Trade
 from tests.conftest import MINT_X, WALLET_A, at, world
 
 UNKNOWN_MINT = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"  # valid address, never traded here
+USAGE_ALERTS = (
+    "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100> · "
+    "/alerts followups on|off"
+)
 
 
 @pytest.fixture
@@ -44,7 +48,6 @@ async def _rows(svc: MoonbotService) -> tuple[int, ...]:
             "'0PjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v' is not a valid Solana mint: '0' is not a base58 character",
         ),
         (f"/predict {UNKNOWN_MINT}", f"unknown token {UNKNOWN_MINT}: no tracked KOL has traded it"),
-        (f"/predict {MINT_X}", "no trained model yet: run /retrain (or `moonbot train`) first"),
         (f"/predict {MINT_X} extra", "too many arguments: usage /predict <mint>"),
         ("/kol", "missing argument: usage /kol <wallet|name>"),
         ("/kol nobody", "no tracked KOL is named 'nobody': try /kol with a wallet address"),
@@ -119,17 +122,17 @@ async def test_insights_on_an_empty_database(tmp_settings) -> None:  # type: ign
         (
             "/alerts threshold x",
             True,
-            "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100>",
+            USAGE_ALERTS,
         ),
         (
             "/alerts threshold ²",  # a digit to str.isdigit, not to int()
             True,
-            "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100>",
+            USAGE_ALERTS,
         ),
         (
             "/alerts threshold " + "9" * 5000,  # more digits than int() converts
             True,
-            "usage: /alerts status · /alerts on · /alerts off · /alerts threshold <0-100>",
+            USAGE_ALERTS,
         ),
         ("/alerts", True, "missing argument: usage /alerts <setting> [value]"),
         ("/track add " + UNKNOWN_MINT, False, "/track add is for admins only"),

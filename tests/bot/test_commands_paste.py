@@ -1,8 +1,9 @@
 """Input as people paste it: a mint, $SYMBOL, a site's URL; an ambiguous symbol gets a short list.
 
 The world (tests/conftest.py) has token X (mint MINT_X, symbol DROCK) and token Y (PLN); no model
-is trained, so a /predict that found its token answers "no trained model yet" — a different line
-from the one an unknown or invalid token gets, which is what these tests tell apart."""
+is trained, so a /predict that found its token answers from the score stored with X's signal (its
+title line names X's mint) — not the one line an unknown or invalid token gets, which is what
+these tests tell apart."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from engine.service import MoonbotService
 from engine.storage import Token
 from tests.conftest import MINT_X, at, world
 
-FOUND = "no trained model yet: run /retrain (or `moonbot train`) first"
+FOUND = f"$DROCK (Doge Rocket) · {MINT_X}"  # the answer's title line
 OTHER_MINT = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"  # valid, never traded here
 
 
@@ -43,7 +44,7 @@ async def service(tmp_settings):  # type: ignore[no-untyped-def]
 )
 async def test_a_token_pasted_any_usual_way_is_found(service: MoonbotService, pasted: str) -> None:
     reply = await dispatch(service, f"/predict {pasted}")
-    assert reply.text == FOUND and reply.error
+    assert reply.text.splitlines()[0] == FOUND and not reply.error
 
 
 @pytest.mark.parametrize(
@@ -95,3 +96,14 @@ async def test_a_kol_name_with_spaces_needs_no_quotes(service: MoonbotService) -
     for asked in ("/kol Big Whale", "/kol big whale", "/kol  BIG   WHALE "):
         reply = await dispatch(service, asked)
         assert reply.text.startswith(f"Big Whale [top] · {wallet}") and not reply.error
+
+
+async def test_without_a_model_a_token_with_a_signal_answers_from_its_stored_score(
+    service: MoonbotService,
+) -> None:
+    # X: bought by alpha at 12:00 and beta at 12:30, ran to 9.64x by 72 h (tests/conftest.py);
+    # its signal opened at alpha's buy and was scored by the rules alone (no model then or now)
+    lines = (await dispatch(service, f"/predict {MINT_X}")).text.splitlines()
+    assert lines[1] == "At the signal, 2026-03-01 12:00 UTC · model none"
+    assert lines[2].startswith("Conviction ") and "+ ML 0)" in lines[2]
+    assert lines[-1] == "Outcome: ended 9.6x: 5–10x"

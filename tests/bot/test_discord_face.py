@@ -52,7 +52,6 @@ from tests.bot.fake_discord import (
     Recorded,
     slash_command,
 )
-from tests.conftest import MINT_X
 
 ADMIN = 1400000000000000042  # an admin by user id
 ADMIN_ROLE = 1400000000000000777
@@ -185,8 +184,10 @@ async def test_slash_status_defers_then_follows_up_with_an_embed(
 
 
 async def test_an_error_answer_is_ephemeral(running: MoonbotClient, api: FakeDiscord) -> None:
-    answer = await run_refused(api, "predict", options={"mint": MINT_X}, user_id=USER)
-    assert refusal(answer) == "no trained model yet: run /retrain (or \\`moonbot train\\`) first"
+    answer = await run_refused(api, "predict", options={"mint": "abc"}, user_id=USER)
+    assert refusal(answer) == (
+        "'abc' is not a valid Solana mint: expected 32-44 base58 characters, got 3"
+    )
 
 
 async def test_hostile_option_is_escaped_and_pings_nobody(

@@ -114,7 +114,7 @@ async def test_predict_update_gets_an_html_sendmessage(start: Start, api: FakeTe
     (sent,) = await api.wait_for("sendMessage")
     assert sent.params["chat_id"] == "555"
     assert sent.params["parse_mode"] == "HTML"
-    assert sent.params["text"] == "no trained model yet: run /retrain (or `moonbot train`) first"
+    assert sent.params["text"].splitlines()[0] == f"<b>$DROCK (Doge Rocket) · {MINT_X}</b>"
     assert json.loads(sent.params["link_preview_options"]) == {"is_disabled": True}
 
 
