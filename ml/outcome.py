@@ -5,17 +5,22 @@ third setting that chooses between them on data:
 
 - ``objective="auto"`` (the default, issue 13): the shape is not assumed. On the training rows'
   own time-ordered validation split (the newest ``validation_fraction``) it fits ``aft`` and
-  ``softprob`` with early stopping, blends each with the training class-frequency prior
-  (``p = (1 - a) * p_model + a * prior``, ``a`` in [0, 1] fitted on the same validation rows: the
-  prior itself is ``a = 1``), and keeps the blend with the lowest validation log-loss. The winner
-  is then refitted on *all* training rows with the chosen number of rounds (scaled by the row
-  ratio), its loss scale and ``s`` (``aft``) and its ``a``. On data whose features carry no
-  signal ``a`` goes to 1 and the model is the prior; where the outcome is log-normal it picks
-  ``aft``; with a rug point mass and a heavy tail ``softprob`` (``bench/bench_quality.py``). A
-  winner whose gain over the prior on those rows is within one standard error of zero (paired
-  per-row log-loss) is replaced by the prior itself (``a = 1``).
-  The older half of the validation rows stops the boosting, the newer half chooses. ``selection_``
-  keeps every candidate's log-loss on those rows and its ``a``.
+  ``softprob`` with early stopping; ``aft`` is read two ways, through its normal link and
+  through a link learned on validation rows (``ml.link``: the class curves of ``mu`` for
+  outcomes that are not normal in log space). Each candidate is blended with the training
+  class-frequency prior (``p = (1 - a) * p_model + a * prior``, ``a`` in [0, 1] fitted on the
+  same validation rows: the prior itself is ``a = 1``), and the blend with the lowest validation
+  log-loss is kept. The older half of the validation rows stops the boosting, the newer half
+  chooses; while the choosing rows are few (``POOL_BELOW``) the choice pools ``POOLED_FOLDS``
+  folds that roll back in time (each fold's choosing rows are the next newer fold's stopping
+  rows), so that a few dozen rows do not decide alone. A winner whose gain over the prior on
+  those rows is within ``CLEAR_GAIN_SE`` standard errors of zero (paired per-row log-loss) is
+  replaced by the prior itself (``a = 1``). The winner is then refitted on *all* training rows
+  with the chosen number of rounds (the folds' mean, scaled by the row ratio), its loss scale,
+  ``s`` and link (``aft``) and its ``a``. On data whose features carry no signal the model is
+  the prior; where the outcome is log-normal it picks ``aft``; with a rug point mass and a heavy
+  tail ``aft`` with the learned link or ``softprob`` (``bench/bench_quality.py``).
+  ``selection_`` keeps every candidate's log-loss on those rows and its ``a``.
 
 - ``objective="aft"``: a distributional model of the max multiple itself. XGBoost ``survival:aft`` with normal errors fits
   ``log(max multiple) ~ Normal(mu(x), s)``; a multiple under 1x is left-censored ("somewhere below
@@ -70,6 +75,7 @@ from scipy.special import ndtr
 from ml.classes import BOUNDARIES, CLASSES, N_CLASSES
 from ml.frame import as_labels, feature_names_of
 from ml.frame import to_matrix as frame_to_matrix
+from ml.link import SplineLink, fit_link
 from ml.metrics import log_loss
 from ml.params import Params
 from ml.prior import class_frequencies
@@ -298,7 +304,13 @@ class OutcomeModel(Params):
         else:
             objective = self.objective
             fitted = self._fit_one(objective, names, train, valid)
-        booster, best_iteration, best_score, evals_result, weights, scale, _ = fitted
+        booster, best_iteration, best_score = (
+            fitted.booster,
+            fitted.best_iteration,
+            fitted.best_score,
+        )
+        evals_result, weights, scale = fitted.evals_result, fitted.weights, fitted.scale
+        self.aft_link_: SplineLink | None = fitted.link
         self.objective_: FittedObjective = objective
         self.training_window_: tuple[str, str] | None = None  # set by load (the sidecar's)
 
@@ -312,7 +324,10 @@ class OutcomeModel(Params):
         self._log_w = np.log(weights)
         self.aft_scale_: float | None = scale
         self.n_train_: int = len(x_train)
-        self.n_valid_: int = 0 if x_valid is None else len(x_valid)
+        # with auto: every validation row of its folds (more than ``valid``'s when pooled)
+        self.n_valid_: int = int(
+            self.selection_.get("n_valid", 0 if x_valid is None else len(x_valid))
+        )
         self.evals_result_: dict[str, Any] = evals_result
         log.info(
             "outcome model (%s, prior weight %.3f): %d train / %d valid rows, %d features, "
@@ -343,47 +358,92 @@ class OutcomeModel(Params):
     def _fit_auto(
         self, names: list[str], train: _Split, valid: _Split | None, whole: _Split | None
     ) -> tuple[_Fitted, FittedObjective]:
-        """Choose the objective and the prior's weight on ``valid``; refit on ``whole``.
+        """Choose the objective, the link and the prior's weight on validation rows; refit on
+        ``whole``.
 
-        The older half of ``valid`` stops the boosting, the newer half chooses: early stopping
-        tunes the boosters on the rows it watches (their class frequencies above all), so the
-        same rows would flatter every booster against the prior."""
+        In each fold the older half of its validation rows stops the boosting and the newer half
+        judges: early stopping tunes the boosters on the rows it watches (their class
+        frequencies above all), so the same rows would flatter every booster against the prior.
+        The first fold's rows are ``valid``; while they are few (fewer than ``POOL_BELOW``
+        judging rows) ``POOLED_FOLDS`` folds roll back in time by half of ``valid`` each, and
+        the choice is made on all their judging rows together."""
         if valid is None or len(valid.y) < 2:
             log.warning("no validation rows to choose the objective on: softprob, no prior blend")
             return self._fit_softprob(names, train, None), "softprob"
-        half = len(valid.y) // 2
-        stop = _Split(valid.x[:half], valid.y[:half], valid.multiples[:half])
-        judge = _Split(valid.x[half:], valid.y[half:], valid.multiples[half:])
-        prior = class_frequencies(np.concatenate([train.y, stop.y]))
-        self.selection_ = {"prior": log_loss(np.tile(prior, (len(judge.y), 1)), judge.y)}
-        best: tuple[float, FittedObjective, _Fitted, float] | None = None
+        folds = _folds(train, valid, whole)
+        judged = np.concatenate([judge.y for _, _, judge in folds])
+        # each judging row's prior: the class frequencies of the rows its fold trained on
+        priors = np.concatenate(
+            [
+                np.tile(class_frequencies(np.concatenate([t.y, stop.y])), (len(judge.y), 1))
+                for t, stop, judge in folds
+            ]
+        )
+        self.selection_ = {
+            "prior": log_loss(priors, judged),
+            "folds": len(folds),
+            "n_valid": len(valid.y) + (len(folds) - 1) * (len(valid.y) // 2),
+        }
+        candidates: dict[str, tuple[FittedObjective, list[_Fitted]]] = {}
         for objective in OBJECTIVES:
-            fitted = self._fit_one(objective, names, train, stop)
-            probs = _probs_of(fitted, judge.x)
-            blend, loss = best_blend(probs, prior, judge.y)
-            self.selection_[objective] = log_loss(probs, judge.y)
-            self.selection_[f"{objective}+prior"] = loss
-            self.selection_[f"{objective}_prior_weight"] = blend
+            # the older folds keep the newest fold's aft loss scale (one fit each, not three)
+            fitted = [self._fit_one(objective, names, *folds[0][:2])]
+            fitted += [
+                self._fit_one(objective, names, t, stop, loss_scale=fitted[0].loss_scale)
+                for t, stop, _ in folds[1:]
+            ]
+            candidates[objective] = (objective, fitted)
+            if objective == "aft":
+                linked = [
+                    _with_link(f, stop) for f, (_, stop, _) in zip(fitted, folds, strict=True)
+                ]
+                if all(f.link is not None for f in linked):  # else too few distinct mu for knots
+                    candidates["aft+link"] = ("aft", linked)
+        best: tuple[float, str, float, np.ndarray] | None = None
+        for name, (_, fitted) in candidates.items():
+            probs = np.concatenate(
+                [_probs_of(f, judge.x) for f, (_, _, judge) in zip(fitted, folds, strict=True)]
+            )
+            blend, loss = best_blend(probs, priors, judged)
+            self.selection_[name] = log_loss(probs, judged)
+            self.selection_[f"{name}+prior"] = loss
+            self.selection_[f"{name}_prior_weight"] = blend
             if best is None or loss < best[0]:
-                best = (loss, objective, fitted, blend)
+                best = (loss, name, blend, probs)
         assert best is not None
-        loss, objective, fitted, blend = best
-        gain, se = _paired_gain(_blended(_probs_of(fitted, judge.x), prior, blend), prior, judge.y)
+        loss, name, blend, probs = best
+        gain, se = _paired_gain(_blended(probs, priors, blend), priors, judged)
         self.selection_["gain_over_prior"], self.selection_["gain_se"] = gain, se
-        if gain <= se:
+        if gain <= CLEAR_GAIN_SE * se:
             # not clearly better than the prior on rows it never saw: the prior it is
             blend, loss = 1.0, self.selection_["prior"]
         self.blend_ = blend
-        self.selection_["chosen"] = objective
+        self.selection_["chosen"] = name
+        objective, fitted = candidates[name]
+        newest = fitted[0]  # the fold that trained on the most rows
         if whole is None:
-            return fitted, objective
+            return newest, objective
         rounds = int(self.n_estimators)
         if self.early_stopping_rounds is not None:
-            rounds = max(1, int(round((fitted[1] + 1) * len(whole.y) / len(train.y))))
+            scaled = [
+                (f.best_iteration + 1) * len(whole.y) / len(t.y)
+                for f, (t, _, _) in zip(fitted, folds, strict=True)
+            ]
+            rounds = max(1, int(round(float(np.mean(scaled)))))
         self.selection_["rounds"] = rounds
-        refit = self._fit_one(objective, names, whole, None, rounds, fitted[6])
-        # the refit keeps the validation choices: the aft scale s and the validation loss
-        return (*refit[:2], loss, refit[3], refit[4], fitted[5], fitted[6]), objective
+        refit = self._fit_one(objective, names, whole, None, rounds, newest.loss_scale)
+        # the refit keeps the validation choices: the aft scale s, the link, the validation loss
+        refit.best_score, refit.scale = loss, newest.scale
+        if newest.link is not None:
+            # the link of the final model: learned on every validation row of every fold, each
+            # read by its fold's booster (which never trained on it)
+            mu = [
+                _margin_of(f.booster, np.concatenate([s.x, j.x]))
+                for f, (_, s, j) in zip(fitted, folds, strict=True)
+            ]
+            ys = [np.concatenate([s.y, j.y]) for _, s, j in folds]
+            refit.link = fit_link(np.concatenate(mu), np.concatenate(ys)) or newest.link
+        return refit, objective
 
     def _boost(
         self,
@@ -466,7 +526,7 @@ class OutcomeModel(Params):
         )
         curve = evals_result.get("valid", {}).get(_VALID_METRIC)
         best_score = float(curve[best_iteration]) if curve else None
-        return booster, best_iteration, best_score, evals_result, weights, None, None
+        return _Fitted(booster, best_iteration, best_score, evals_result, weights)
 
     def _fit_aft(
         self,
@@ -482,11 +542,13 @@ class OutcomeModel(Params):
             scale = AFT_SCALES[len(AFT_SCALES) // 2] if loss_scale is None else loss_scale
             params = {**self._xgb_params("aft"), "aft_loss_distribution_scale": scale}
             booster, best_iteration, evals_result = self._boost(params, dtrain, None, rounds=rounds)
-            return booster, best_iteration, None, evals_result, np.ones(N_CLASSES), scale, scale
+            return _Fitted(
+                booster, best_iteration, None, evals_result, np.ones(N_CLASSES), scale, scale
+            )
         dvalid = _aft_matrix(valid, names, self.n_jobs)
         best: _Fitted | None = None
-        for loss_scale in AFT_SCALES:
-            params = {**self._xgb_params("aft"), "aft_loss_distribution_scale": loss_scale}
+        for tried in AFT_SCALES if loss_scale is None else (loss_scale,):
+            params = {**self._xgb_params("aft"), "aft_loss_distribution_scale": tried}
             booster, best_iteration, evals_result = self._boost(params, dtrain, dvalid)
             mu = booster.predict(dvalid, output_margin=True).astype(np.float64)
             fit = minimize_scalar(
@@ -495,15 +557,15 @@ class OutcomeModel(Params):
                 method="bounded",
             )
             scale, score = float(fit.x), float(fit.fun)
-            if best is None or score < (best[2] or math.inf):
-                best = (
+            if best is None or score < (best.best_score or math.inf):
+                best = _Fitted(
                     booster,
                     best_iteration,
                     score,
                     evals_result,
                     np.ones(N_CLASSES),
                     scale,
-                    loss_scale,
+                    tried,
                 )
         assert best is not None
         return best
@@ -548,6 +610,8 @@ class OutcomeModel(Params):
     def aft_log_probs(self, mu: np.ndarray) -> np.ndarray:
         """``aft``: the class log-probabilities for location(s) ``mu`` (log multiple)."""
         assert self.aft_scale_ is not None, "aft_log_probs is for objective='aft'"
+        if self.aft_link_ is not None:
+            return self.aft_link_.log_probs(np.atleast_1d(mu))
         log_probs: np.ndarray = np.log(aft_class_probs(np.atleast_1d(mu), self.aft_scale_))
         return log_probs
 
@@ -588,6 +652,7 @@ class OutcomeModel(Params):
                 "params": self.get_params(),
                 "class_weights": self.class_weights_,
                 "aft_scale": self.aft_scale_,
+                "aft_link": None if self.aft_link_ is None else self.aft_link_.to_json(),
                 "best_iteration": self.best_iteration_,
                 "best_score": self.best_score_,
                 "n_train": self.n_train_,
@@ -649,6 +714,13 @@ def _restore_choice(model: OutcomeModel, sidecar: Mapping[str, Any], path: Path)
     model.aft_scale_ = None if scale is None else float(scale)
     if (model.aft_scale_ is not None) != (objective == "aft"):
         raise ValueError(f"{path}: aft_scale must be set exactly for objective 'aft'")
+    link = sidecar.get("aft_link")  # absent from sidecars before the learned link
+    try:
+        model.aft_link_ = None if link is None else SplineLink.from_json(link)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: aft_link: {exc}") from None
+    if model.aft_link_ is not None and objective != "aft":
+        raise ValueError(f"{path}: aft_link is for objective 'aft' only")
     prior = np.asarray(sidecar.get("prior", np.full(N_CLASSES, 1.0 / N_CLASSES)), dtype=np.float64)
     blend = float(sidecar.get("prior_weight", 0.0))
     if prior.shape != (N_CLASSES,) or not np.all(prior > 0) or not 0.0 <= blend <= 1.0:
@@ -665,12 +737,73 @@ class _Split:
     y: np.ndarray
     multiples: np.ndarray
 
+    def rows(self, start: int, stop: int) -> _Split:
+        return _Split(self.x[start:stop], self.y[start:stop], self.multiples[start:stop])
 
-# booster, best iteration, best validation log-loss, eval curves, class weights, AFT scale s,
-# AFT loss scale
-_Fitted = tuple[
-    xgb.Booster, int, float | None, dict[str, Any], np.ndarray, float | None, float | None
-]
+
+@dataclass(slots=True)
+class _Fitted:
+    """One fitted booster and what was chosen with it on its validation rows."""
+
+    booster: xgb.Booster
+    best_iteration: int
+    best_score: float | None  # validation log-loss at the best iteration
+    evals_result: dict[str, Any]
+    weights: np.ndarray  # class weights (ones for aft)
+    scale: float | None = None  # aft: the fitted s of the normal link
+    loss_scale: float | None = None  # aft: the loss scale it was trained with
+    link: SplineLink | None = None  # aft: the learned link, when chosen over the normal one
+
+
+# A winner whose mean gain over the prior on the judging rows is within this many standard errors
+# of zero is not clearly better than it (the best of four candidates, each with a prior weight
+# fitted on those rows, is flattered by them): the prior is kept. 2 is a one-sided test at ~2.3%.
+CLEAR_GAIN_SE = 2.0
+# Judging rows in one fold below which the choice pools rolling folds, and how many.
+POOL_BELOW = 5_000
+POOLED_FOLDS = 3
+
+_Fold = tuple[_Split, _Split, _Split]  # train, stop, judge
+
+
+def _folds(train: _Split, valid: _Split, whole: _Split | None) -> list[_Fold]:
+    """The time-ordered folds the choice is made on, newest first. The first: ``train``, then
+    the older half of ``valid`` (stop) and its newer half (judge). With ``whole`` (= train then
+    valid) and fewer than ``POOL_BELOW`` judging rows, each further fold ends where the one
+    before it starts judging: its judging rows are that fold's stopping rows."""
+    half = len(valid.y) // 2
+    folds = [(train, valid.rows(0, half), valid.rows(half, len(valid.y)))]
+    if whole is None or len(valid.y) - half >= POOL_BELOW or half == 0:
+        return folds
+    start = len(train.y)  # where the newest fold's validation rows begin in ``whole``
+    for i in range(1, POOLED_FOLDS):
+        judge_at = start - (i - 1) * half
+        stop_at = judge_at - half
+        if stop_at < 2 * half:  # keep at least as many training rows as validation rows
+            break
+        folds.append(
+            (
+                whole.rows(0, stop_at),
+                whole.rows(stop_at, judge_at),
+                whole.rows(judge_at, judge_at + half),
+            )
+        )
+    return folds
+
+
+def _with_link(fitted: _Fitted, stop: _Split) -> _Fitted:
+    """``fitted`` (aft) with a link learned on its stopping rows (``link`` None if it cannot)."""
+    link = fit_link(_margin_of(fitted.booster, stop.x), stop.y)
+    return _Fitted(
+        fitted.booster,
+        fitted.best_iteration,
+        fitted.best_score,
+        fitted.evals_result,
+        fitted.weights,
+        fitted.scale,
+        fitted.loss_scale,
+        link,
+    )
 
 
 class _Rounds(xgb.callback.TrainingCallback):
@@ -693,15 +826,21 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return probs
 
 
-def _probs_of(fitted: _Fitted, matrix: np.ndarray) -> np.ndarray:
-    """The class probabilities of a fitted booster (before any prior blend)."""
-    booster, weights, scale = fitted[0], fitted[4], fitted[5]
-    margin = np.asarray(
+def _margin_of(booster: xgb.Booster, matrix: np.ndarray) -> np.ndarray:
+    return np.asarray(
         booster.inplace_predict(matrix, predict_type="margin", missing=np.nan), dtype=np.float64
     )
-    if scale is not None:
-        return aft_class_probs(margin, scale)
-    return _softmax(margin.reshape(-1, N_CLASSES) - np.log(weights))
+
+
+def _probs_of(fitted: _Fitted, matrix: np.ndarray) -> np.ndarray:
+    """The class probabilities of a fitted booster (before any prior blend)."""
+    margin = _margin_of(fitted.booster, matrix)
+    if fitted.link is not None:
+        probs: np.ndarray = np.exp(fitted.link.log_probs(margin))
+        return probs
+    if fitted.scale is not None:
+        return aft_class_probs(margin, fitted.scale)
+    return _softmax(margin.reshape(-1, N_CLASSES) - np.log(fitted.weights))
 
 
 def _blended(probs: np.ndarray, prior: np.ndarray, blend: float) -> np.ndarray:
@@ -711,7 +850,8 @@ def _blended(probs: np.ndarray, prior: np.ndarray, blend: float) -> np.ndarray:
 def _paired_gain(probs: np.ndarray, prior: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Mean per-row log-loss gain of ``probs`` over ``prior`` on ``y``, and its standard error."""
     rows = np.arange(len(y))
-    gain = np.log(np.clip(probs[rows, y], 1e-15, 1.0)) - np.log(prior[y])
+    prior_rows = np.broadcast_to(prior, probs.shape)
+    gain = np.log(np.clip(probs[rows, y], 1e-15, 1.0)) - np.log(prior_rows[rows, y])
     if len(y) < 2:
         return float(gain.mean()), math.inf
     return float(gain.mean()), float(gain.std(ddof=1) / math.sqrt(len(y)))
@@ -719,7 +859,8 @@ def _paired_gain(probs: np.ndarray, prior: np.ndarray, y: np.ndarray) -> tuple[f
 
 def best_blend(probs: np.ndarray, prior: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """The prior's weight ``a`` in ``(1 - a) * probs + a * prior`` with the lowest log-loss on
-    ``y``, and that log-loss (``a`` = 0 when the model alone is as good)."""
+    ``y``, and that log-loss (``a`` = 0 when the model alone is as good). ``prior``: one row of
+    class frequencies, or one per row of ``probs``."""
     pure = log_loss(probs, y)
     fit = minimize_scalar(
         lambda a: log_loss((1.0 - a) * probs + a * prior, y),
@@ -727,7 +868,7 @@ def best_blend(probs: np.ndarray, prior: np.ndarray, y: np.ndarray) -> tuple[flo
         method="bounded",
         options={"xatol": 1e-4},
     )
-    ends = [(0.0, pure), (1.0, log_loss(np.tile(prior, (len(y), 1)), y))]
+    ends = [(0.0, pure), (1.0, log_loss(np.broadcast_to(prior, probs.shape), y))]
     blend, loss = min([(float(fit.x), float(fit.fun)), *ends], key=lambda t: t[1])
     return blend, loss
 

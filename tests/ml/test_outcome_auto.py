@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ml.metrics import log_loss
-from ml.outcome import OutcomeModel, best_blend
+from ml.outcome import CLEAR_GAIN_SE, OutcomeModel, best_blend
 from ml.prior import class_frequencies
 from tests.ml.test_outcome_aft import lognormal_market
 
@@ -27,8 +27,11 @@ def test_normal_outcomes_choose_aft_and_refit_on_every_row(market) -> None:  # t
     assert model.selection_["chosen"] == "aft"
     assert model.selection_["aft+prior"] < model.selection_["softprob+prior"]
     assert model.selection_["aft+prior"] < model.selection_["prior"]
-    # the refit saw all 6000 rows, for the early-stopped rounds scaled by 6000 / 5100
-    assert model.n_train_ == 6000 and model.n_valid_ == 900
+    # the refit saw all 6000 rows, for the early-stopped rounds scaled to 6000 rows; the choice
+    # was made on 3 rolling folds (450 judging rows each: fewer than POOL_BELOW), whose
+    # validation rows are the newest 900 + 2 x 450
+    assert model.n_train_ == 6000 and model.selection_["folds"] == 3
+    assert model.n_valid_ == 1800
     assert model.booster_.num_boosted_rounds() == model.selection_["rounds"]
     loss = log_loss(model.predict_proba(X.iloc[6000:]), y[6000:])
     aft = OutcomeModel(objective="aft", **FAST).fit(
@@ -45,9 +48,10 @@ def test_outcomes_without_signal_give_the_prior(market) -> None:  # type: ignore
     model = OutcomeModel(**FAST).fit(X.iloc[:6000], shuffled[:6000])
     holdout_prior = np.tile(class_frequencies(shuffled[:6000]), (2000, 1))
     model_loss = log_loss(model.predict_proba(X.iloc[6000:]), shuffled[6000:])
-    # measured: softprob beat the prior by 0.0015 on the judging rows, inside its standard
-    # error 0.0016, so the prior itself was kept
-    assert model.selection_["gain_over_prior"] <= model.selection_["gain_se"]
+    # measured: softprob (3 rounds) beat the prior by 0.00084 on the 1,350 judging rows of the
+    # 3 folds, within 2 standard errors (0.00071 each), so the prior itself was kept: on the
+    # 2,000 newer rows that softprob was 0.0011 worse than the prior
+    assert model.selection_["gain_over_prior"] <= CLEAR_GAIN_SE * model.selection_["gain_se"]
     assert model.blend_ == 1.0
     assert model_loss == pytest.approx(log_loss(holdout_prior, shuffled[6000:]))
 

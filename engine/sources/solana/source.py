@@ -505,20 +505,23 @@ class RpcSource:
     async def _sol_usd_at(self, block_time: datetime) -> float | None:
         """SOL/USD at ``block_time`` for a USDC/USDT-quoted swap: DexScreener's price (the one
         ``context`` stores; cached by the DexScreener client) when the block time is within
-        ``SOL_PRICE_MAX_AGE`` of its reading; for an older swap, ``sol_usd_history``'s price at
-        its block time (the candles of SOL's most liquid pool, where candles are configured).
-        None without a price (the swap is then skipped, never valued at a guess)."""
+        ``SOL_PRICE_MAX_AGE`` of its reading; otherwise — an older swap, or DexScreener without
+        a SOL price or failing — ``sol_usd_history``'s price at its block time (the candles of
+        SOL's most liquid pool, where candles are configured). None without a price (the swap is
+        then skipped, never valued at a guess)."""
         try:
             pair = (await self._pairs([WSOL_MINT])).get(WSOL_MINT)
         except SourceError as exc:
-            log.info("no SOL/USD price for a stablecoin-quoted swap: %s", exc)
-            return None
-        if pair is None or pair.snapshot.price_usd is None:
-            return None
-        if abs(block_time - pair.snapshot.ts) > SOL_PRICE_MAX_AGE:
-            history = self.sol_usd_history
-            return None if history is None else await history(block_time)
-        return float(pair.snapshot.price_usd)
+            log.info("no SOL/USD price from DexScreener for a stablecoin-quoted swap: %s", exc)
+            pair = None
+        if (
+            pair is not None
+            and pair.snapshot.price_usd is not None
+            and abs(block_time - pair.snapshot.ts) <= SOL_PRICE_MAX_AGE
+        ):
+            return float(pair.snapshot.price_usd)
+        history = self.sol_usd_history
+        return None if history is None else await history(block_time)
 
     async def context(self, since: datetime | None, until: datetime) -> list[ContextRecord]:
         pair = (await self._pairs([WSOL_MINT])).get(WSOL_MINT)

@@ -656,3 +656,23 @@ async def test_an_older_usdc_swap_is_valued_at_the_sol_price_history_of_its_bloc
     assert abs(trade.block_time - (old - timedelta(seconds=60))) < timedelta(seconds=1)
     assert trade.sol_amount_lamports == round(20.0 / 160.0 * 1e9) == 125_000_000
     assert trade.sol_usd == 160.0
+
+
+async def test_without_a_dexscreener_sol_pair_an_older_usdc_swap_is_valued_from_history(
+    server: FakeServer,
+) -> None:
+    """DexScreener has no SOL pair at all here: the history still values the swap at its own
+    block time (before, a missing pair skipped the swap without asking the history)."""
+    route = split_route_near(NOW - timedelta(days=2))
+    add_history(server.node, WALLET_U, [route])
+    asked: list[datetime] = []
+
+    async def history(moment: datetime) -> float | None:
+        asked.append(moment)
+        return 160.0
+
+    async with make_source(server, sol_usd_history=history) as source:
+        got = await source.wallet_trades(WALLET_U, None, NOW)
+    (trade,) = [t for t in got.trades if t.quote_mint == USDC]
+    assert asked == [trade.block_time]
+    assert trade.sol_amount_lamports == round(20.0 / 160.0 * 1e9) == 125_000_000
