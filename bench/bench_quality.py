@@ -120,7 +120,7 @@ def main() -> None:
         lambda: OutcomeModel().fit(train.X, train.y, multiples=train.multiples)
     )
     assert isinstance(chosen, OutcomeModel)
-    label = f"chosen (auto: {chosen.objective_}, prior weight {chosen.blend_:.2f})"
+    label = f"chosen (auto: {chosen.shape_}, prior weight {chosen.blend_:.2f})"
     print(_row(label, chosen.predict_proba(test.X), test, seconds))
     net, seconds = _timed(lambda: ThreeXNet().fit(train.X, threex_labels(train.multiples)))
     assert isinstance(net, ThreeXNet)

@@ -570,6 +570,12 @@ class OutcomeModel(Params):
         assert best is not None
         return best
 
+    @property
+    def shape_(self) -> str:
+        """The shape fitted, by ``selection_``'s names: ``aft``, ``aft+link`` or ``softprob``."""
+        self._check_fitted()
+        return "aft+link" if self.aft_link_ is not None else self.objective_
+
     # ----------------------------------------------------------------- prediction
 
     def _check_fitted(self) -> None:

@@ -54,6 +54,7 @@ line naming the field.
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,6 +96,7 @@ _STABLE_DECIMALS = {USDC_MINT: 6, USDT_MINT: 6}
 # No SPL mint in the fixtures has more than 9 decimals; 18 is the most any chain's token uses
 # and keeps 10**decimals exact in a float's range for the UI amounts computed downstream.
 _MAX_DECIMALS = 18
+_U64_DIGITS = len(str(U64_MAX))
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +203,8 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
     fee_payer: str = keys[0]
     wallet = fee_payer if wallet is None else wallet
     bal = _balances(meta, keys, pre, post, signature)
-    tree = read_tree(message["instructions"], meta.get("innerInstructions"), keys, signature)
-    for move in tree.moves:
-        if not move.asset:  # a plain Transfer names no mint: take its accounts'
-            move.asset = bal.mint.get(move.source) or bal.mint.get(move.dest) or ""
+    inner = meta.get("innerInstructions")
+    tree = read_tree(message["instructions"], inner, keys, signature, bal.mint)
     withhold(tree, bal.amount_pre, bal.amount_post)
     signers = _signers(transaction, message, keys)
     orders = order_owners(tree, bal, wallet, signers)
@@ -230,30 +230,31 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
         first = index == 0
         router = router_of(tree, hop.call)
         venue = VENUE_PROGRAMS.get(hop.venue_program, OTHER)
+        # positional, in the field order: 22 keyword arguments cost ~2 us a trade to match
         trades.append(
             ParsedTrade(
-                signature=signature,
-                wallet=wallet,
-                side="buy" if hop.side == "buy" else "sell",
-                mint=hop.mint,
-                token_amount_raw=hop.token_amount,
-                decimals=bal.decimals.get(hop.mint, 0),
-                quote_mint=hop.quote_mint,
-                quote_amount_raw=hop.quote_amount,
-                fee_lamports=fee if first else 0,
-                program=router or venue,
-                slot=slot,
-                block_time=block_time,
-                swap_index=index,
-                venue=venue,
-                router=router,
-                venue_fees=hop.venue_fees,
-                network_fee=network if first else 0,
-                priority_fee=fee - network if first else 0,
-                tips=costs.tips if first else 0,
-                router_fees=costs.router_fees if first else 0,
-                rent=costs.rent if first else 0,
-                other_fees=tuple(costs.other_fees) if first else (),
+                signature,
+                wallet,
+                "buy" if hop.side == "buy" else "sell",
+                hop.mint,
+                hop.token_amount,  # token_amount_raw
+                bal.decimals.get(hop.mint, 0),
+                hop.quote_mint,
+                hop.quote_amount,  # quote_amount_raw
+                fee if first else 0,  # fee_lamports
+                router or venue,  # program
+                slot,
+                block_time,
+                index,  # swap_index
+                venue,
+                router,
+                hop.venue_fees,
+                network if first else 0,  # network_fee
+                fee - network if first else 0,  # priority_fee
+                costs.tips if first else 0,
+                costs.router_fees if first else 0,
+                costs.rent if first else 0,
+                tuple(costs.other_fees) if first else (),
             )
         )
     return trades
@@ -278,7 +279,7 @@ def _signers(
     transaction: Mapping[str, Any], message: Mapping[str, Any], keys: list[str]
 ) -> set[str]:
     raw = message["accountKeys"]
-    if raw and isinstance(raw[0], Mapping):
+    if raw and type(raw[0]) is not str and isinstance(raw[0], Mapping):
         return {key["pubkey"] for key in raw if key.get("signer")}
     return set(keys[: len(transaction["signatures"])])
 
@@ -287,10 +288,7 @@ def _balances(
     meta: Mapping[str, Any], keys: list[str], pre: list[Any], post: list[Any], signature: str
 ) -> Balances:
     for name, values in (("preBalances", pre), ("postBalances", post)):
-        if (
-            set(map(type, values)) <= {int}
-            and 0 <= min(values, default=0) <= max(values, default=0) <= U64_MAX
-        ):
+        if _all_u64(values):
             continue  # all u64 integers (checked in C; the loop below names the first that is not)
         for value in values:
             if type(value) is not int:
@@ -299,11 +297,11 @@ def _balances(
                 )
             if not 0 <= value <= U64_MAX:
                 raw_amount(value, name, signature)  # raises, naming the field
-    bal = Balances(keys, pre, post, {}, {}, {}, {}, {})
-    index = bal.index
-    for at, key in enumerate(keys):
-        index.setdefault(key, at)
     n = len(keys)
+    # account -> its first index (reversed: where a key repeats, the first one is written last)
+    index = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
+    bal = Balances(keys, pre, post, {}, {}, {}, {}, {}, index)
+    owners, mints, decimals_of = bal.owner, bal.mint, bal.decimals
     for name, amounts in (
         ("preTokenBalances", bal.amount_pre),
         ("postTokenBalances", bal.amount_post),
@@ -312,15 +310,45 @@ def _balances(
         if type(balances) is not list:
             raise MalformedPayload(f"transaction {signature}: {name} is not a list")
         for balance in balances:
-            account_index, mint, value, decimals = _token_balance(balance, n, name, signature)
-            account = keys[account_index]
+            at = balance["accountIndex"]
+            mint = balance["mint"]
+            ui_amount = balance["uiTokenAmount"]
+            amount = ui_amount["amount"]
+            decimals = ui_amount["decimals"]
+            if not (
+                type(at) is int
+                and 0 <= at < n
+                and type(amount) is str
+                and 0 < len(amount) <= _U64_DIGITS
+                and amount.isascii()
+                and amount.isdigit()
+                and type(mint) is str
+                and type(decimals) is int
+                and 0 <= decimals <= _MAX_DECIMALS
+            ):  # the checks of _token_balance at once; it names the one that fails
+                at, mint, value, decimals = _token_balance(balance, n, name, signature)
+            else:
+                value = int(amount)
+                if value > U64_MAX:
+                    raw_amount(amount, f"{name} amount", signature)  # raises, naming the field
+            account = keys[at]
             owner = balance.get("owner")
             if type(owner) is str:
-                bal.owner[account] = owner
-            bal.mint[account] = mint
-            bal.decimals[mint] = decimals
+                owners[account] = owner
+            mints[account] = mint
+            decimals_of[mint] = decimals
             amounts[account] = value
     return bal
+
+
+def _all_u64(values: list[Any]) -> bool:
+    """Whether every value is an ``int`` (not a bool) in 0..U64_MAX, checked in C: an
+    ``array("Q")`` takes integers of that range only (bools too, hence the type scan)."""
+    try:
+        array("Q", values)
+    except (TypeError, OverflowError):
+        return False
+    return bool not in map(type, values)
 
 
 def _token_balance(
@@ -355,10 +383,10 @@ def _checked_transaction(
     tx: Mapping[str, Any],
 ) -> tuple[Mapping[str, Any], str, Mapping[str, Any]]:
     """The transaction object, its first signature and its status metadata."""
-    if not isinstance(tx, Mapping):
+    if type(tx) is not dict and not isinstance(tx, Mapping):
         raise MalformedPayload(f"expected a getTransaction result object, got {type(tx).__name__}")
     transaction = tx["transaction"]
-    if not isinstance(transaction, Mapping):
+    if type(transaction) is not dict and not isinstance(transaction, Mapping):
         try:
             transaction = wire_transaction(transaction)
         except WireError as exc:
@@ -368,7 +396,7 @@ def _checked_transaction(
         raise MalformedPayload("transaction has no signature")
     signature: str = signatures[0]
     meta = tx.get("meta")
-    if not isinstance(meta, Mapping):
+    if type(meta) is not dict and not isinstance(meta, Mapping):
         raise MalformedPayload(f"transaction {signature}: no meta (status metadata unavailable)")
     return transaction, signature, meta
 

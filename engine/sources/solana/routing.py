@@ -17,7 +17,8 @@ __all__ = ["router_of"]
 
 def router_of(tree: Tree, call: int) -> str | None:
     """The router label of the venue invocation at position ``call``, or None."""
-    top_level = [p for p, parent in zip(tree.programs, tree.parents, strict=True) if parent < 0]
+    programs = tree.programs
+    top_level = [programs[at] for at in tree.starts]
     for program in top_level:
         if program in KEEPER_PROGRAMS:
             return ROUTER_PROGRAMS[program]

@@ -45,6 +45,10 @@ _U64 = struct.Struct("<Q")
 _TRADE_EVENT = bytes.fromhex("bddb7fd34ee661ee")
 _BUY_EVENT = bytes.fromhex("67f4521f2cf57777")
 _SELL_EVENT = bytes.fromhex("3e2f370aa503dc2a")
+# The shortest event data (event tag, discriminator, body) that holds the fields read: a
+# TradeEvent through creator_fee (body 217 bytes), a Buy/SellEvent through coin_creator_fee (352)
+_PUMP_EVENT_SIZE = 8 + 8 + 217
+_PUMPSWAP_EVENT_SIZE = 8 + 8 + 352
 
 
 @dataclass(slots=True)
@@ -173,7 +177,7 @@ def find_hops(
 def _intermediate(hop: Hop, hops: list[Hop], bal: Balances, own: set[str]) -> bool:
     """A token the wallet ends with as much of as it started, traded only inside one top-level
     instruction: an intermediate hop of a route (a round trip spans two instructions)."""
-    if any(h.mint == hop.mint and h.top != hop.top for h in hops):
+    if len(hops) > 1 and any(h.mint == hop.mint and h.top != hop.top for h in hops):
         return False
     net = 0
     for account in own:
@@ -211,16 +215,17 @@ def _settle(
     settled: dict[str, int] = {}
     fees: dict[str, int] = {}
     buying = side == "buy"
-    transit = tree.transit
+    transit, moves = tree.transit, tree.moves
     for at in tree.by_call[call]:
-        move = tree.moves[at]
+        move = moves[at]
         if move.asset not in QUOTE_MINTS or move.create:
             continue
-        into = _is_pool(tree, bal, move.dest, pool)
-        out_of = _is_pool(tree, bal, move.source, pool)
+        dest = move.dest
+        into = dest == pool or _is_pool(tree, bal, dest, pool)
+        out_of = move.source == pool or _is_pool(tree, bal, move.source, pool)
         if into and out_of:
             continue
-        third_party = move.dest not in linked and move.dest not in transit
+        third_party = dest not in linked and dest not in transit
         if buying and into:
             settled[move.asset] = settled.get(move.asset, 0) + move.amount
             used.add(at)
@@ -242,20 +247,22 @@ def _settle(
             from_balance = True
     if not settled:
         return None  # token for token at one pool: no quote
-    quote_mint = max(settled, key=lambda asset: settled[asset])
+    quote_mint = max(settled, key=settled.__getitem__) if len(settled) > 1 else next(iter(settled))
     amount = settled[quote_mint]
     venue_fees = {"venue": fees[quote_mint]} if fees.get(quote_mint) else {}
+    # positional, in the field order (top, call, side, mint, token_amount, quote_mint,
+    # quote_amount, venue_program, venue_fees, fee_from_balance): keywords cost more to match
     hop = Hop(
-        top=tree.tops[call],
-        call=call,
-        side=side,
-        mint=mint,
-        token_amount=token_amount,
-        quote_mint=quote_mint,
-        quote_amount=amount,
-        venue_program=tree.programs[call],
-        venue_fees=venue_fees,
-        fee_from_balance=from_balance,
+        tree.top_of(call),
+        call,
+        side,
+        mint,
+        token_amount,
+        quote_mint,
+        amount,
+        tree.programs[call],
+        venue_fees,
+        from_balance,
     )
     _itemise(tree, hop)
     return hop
@@ -278,13 +285,17 @@ def _counterparty_quote(
 
 
 def _itemise(tree: Tree, hop: Hop) -> None:
-    """Name the venue fees from the venue's own event (pump.fun, PumpSwap)."""
-    for event in events_of(tree, hop.call):
-        if hop.venue_program == PUMPFUN_PROGRAM and event[:8] == _TRADE_EVENT:
-            _pump_fees(event, hop)
-            return
-        if hop.venue_program == PUMPSWAP_PROGRAM and event[:8] in (_BUY_EVENT, _SELL_EVENT):
-            if _pumpswap_fees(event, hop):
+    """Name the venue fees from the venue's own event (pump.fun, PumpSwap): the first event
+    long enough to carry them (an older, shorter TradeEvent has none: the transfers' total is
+    kept)."""
+    if hop.venue_program == PUMPFUN_PROGRAM:
+        for event in events_of(tree, hop.call, _PUMP_EVENT_SIZE):
+            if event[:8] == _TRADE_EVENT:
+                _pump_fees(event, hop)
+                return
+    elif hop.venue_program == PUMPSWAP_PROGRAM:
+        for event in events_of(tree, hop.call, _PUMPSWAP_EVENT_SIZE):
+            if event[:8] in (_BUY_EVENT, _SELL_EVENT) and _pumpswap_fees(event, hop):
                 return
 
 
@@ -341,6 +352,8 @@ def _merge(hops: list[Hop]) -> list[Hop]:
         first.quote_amount += hop.quote_amount
         for kind, amount in hop.venue_fees.items():
             first.venue_fees[kind] = first.venue_fees.get(kind, 0) + amount
+    if len(merged) < 2:
+        return list(merged.values())
     return sorted(merged.values(), key=lambda hop: hop.call)
 
 

@@ -23,7 +23,8 @@ Movements read (``json`` data is base58; ``jsonParsed`` gives the same in ``pars
 Anchor events emitted by self-invocation (an inner instruction of program P, called by P, data
 ``e445a52e51cb9a1d`` + the event) are kept for the programs in ``EVENT_PROGRAMS``, by the
 position of the invocation that emitted them; their data is decoded only when read
-(``events_of``: the swap finder reads those of the swaps' invocations).
+(``events_of``: the swap finder reads those of the swaps' invocations, and only those long
+enough to hold the fields it reads).
 
 Indexes built once per transaction for the swap finder: the moves of each invocation, the
 **transit** accounts (those that both receive and send), and whether a move was made at the
@@ -34,12 +35,14 @@ program of ``ROUTER_PROGRAMS``).
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from engine.errors import MalformedPayload
-from engine.sources.base58 import b58decode, b58encode
+from engine.sources.base58 import ALPHABET, b58decode, b58encode, b58int, is_base58
 from engine.sources.solana.programs import (
     ATA_PROGRAM,
     INFRA_PROGRAMS,
@@ -58,12 +61,11 @@ __all__ = ["U64_MAX", "Move", "Tree", "events_of", "raw_amount", "read_tree", "w
 EVENT_TAG = bytes.fromhex("e445a52e51cb9a1d")  # sha256("anchor:event")[:8]
 EVENT_PROGRAMS = frozenset({PUMPFUN_PROGRAM, PUMPSWAP_PROGRAM})
 _TOKEN_PROGRAMS = frozenset({TOKEN_PROGRAM, TOKEN_2022_PROGRAM})
-# Programs whose instruction data is decoded (base58 in JSON): the movements and token-account
-# facts above. Compute Budget's data is never read, nor any other program's, except the events
-# of a self-invocation of an ``EVENT_PROGRAMS`` program.
-_MOVE_PROGRAMS = frozenset({SYSTEM_PROGRAM, TOKEN_PROGRAM, TOKEN_2022_PROGRAM, ATA_PROGRAM})
-_READ_PROGRAMS = _MOVE_PROGRAMS | KEEPER_PROGRAMS | EVENT_PROGRAMS  # instructions ``_read`` reads
 _U64 = struct.Struct("<Q")
+_U64_MASK = 2**64 - 1
+# System Transfer data: u32 tag 2 then u64 lamports, little-endian; as a big-endian number its
+# top 32 bits are the tag's bytes 02 00 00 00
+_SYSTEM_TRANSFER = 2 << 24
 
 
 @dataclass(slots=True)
@@ -83,14 +85,13 @@ class Move:
 
 @dataclass(slots=True)
 class Tree:
-    """Programs by position, each position's invocation and top-level index, the movements,
-    token-account facts from instructions, events by emitting invocation, and the indexes of
-    the movements (see the module doc)."""
+    """Programs by position, each position's invocation (and top-level index, ``top_of``), the
+    movements, token-account facts from instructions, events by emitting invocation, and the
+    indexes of the movements (see the module doc)."""
 
     programs: list[str] = field(default_factory=list)
     parents: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
-    tops: list[int] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # account -> (owner, mint)
     # invocation -> the undecoded data of its self-invocations (events, see ``events_of``)
@@ -99,72 +100,118 @@ class Tree:
     by_call: dict[int, list[int]] = field(default_factory=dict)  # invocation -> move indexes
     transit: set[str] = field(default_factory=set)  # accounts that both receive and send
     signature: str = ""  # of the transaction, to name it in errors
+    starts: list[int] = field(default_factory=list)  # top-level index -> its position
+
+    def top_of(self, position: int) -> int:
+        """The index of the top-level instruction that ``position`` is in (or under)."""
+        return bisect_right(self.starts, position) - 1
 
 
-def read_tree(instructions: list[Any], inner: Any, keys: list[str], signature: str) -> Tree:
-    """The tree of a transaction: ``instructions`` of the message, ``inner`` from the meta.
+def read_tree(
+    instructions: list[Any],
+    inner: Any,
+    keys: list[str],
+    signature: str,
+    mints: Mapping[str, str] | None = None,
+) -> Tree:
+    """The tree of a transaction: ``instructions`` of the message, ``inner`` from the meta;
+    ``mints`` (token account -> mint, from the token balances) names the mint of a transfer
+    whose accounts no instruction of the transaction initialised.
 
     One loop over the instructions in execution order (the parser's hot path: no call per
-    instruction but for the programs whose instructions are read, ``_READ_PROGRAMS``)."""
+    instruction but for the programs whose instructions are read, ``_READERS``)."""
     groups: dict[int, list[Any]] = {}
     for group in inner or ():
         groups[group["index"]] = group["instructions"]
     tree = Tree(signature=signature)
-    programs, parents, calls, tops = tree.programs, tree.parents, tree.calls, tree.tops
+    calls = tree.calls
+    # bound once: the loop below runs for every instruction of every transaction
+    add_program, add_parent, add_call = tree.programs.append, tree.parents.append, calls.append
+    add_start, reader_of, infra = tree.starts.append, _READERS.get, INFRA_PROGRAMS
+    n = len(keys)
+    position = -1
     for top, instruction in enumerate(instructions):
+        add_start(position + 1)
         children = groups.get(top)
         heights: list[int] = []  # the stack: the heights of the open instructions ...
         opened: list[int] = []  # ... and their positions
-        for depth, current in enumerate([instruction, *children] if children else [instruction]):
-            height = 1 if depth == 0 else current.get("stackHeight")
-            if depth and (type(height) is not int or height < 2):
-                height = 2
-            while heights and heights[-1] >= height:
-                heights.pop()
-                opened.pop()
-            parent = opened[-1] if opened else -1
-            position = len(programs)
-            program = _program(current, keys, signature)
-            if program not in INFRA_PROGRAMS:
-                call = position
-            else:
+        height, parent = 1, -1
+        for current in [instruction, *children] if children else (instruction,):
+            if heights:  # an inner instruction (the top-level one, height 1, stays at [0])
+                height = current.get("stackHeight")
+                if type(height) is not int or height < 2:
+                    height = 2
+                while heights[-1] >= height:
+                    heights.pop()
+                    opened.pop()
+                parent = opened[-1]
+            position += 1
+            index = current.get("programIdIndex")
+            if type(index) is int and 0 <= index < n:
+                program, listed = keys[index], keys
+            else:  # jsonParsed names it (and lists pubkeys), or the index is bad
+                named = current.get("programId") if index is None else None
+                # (anything but a string: ``_program`` raises, naming the field)
+                program = named if type(named) is str else _program(current, keys, signature)
+                listed = None
+            if program in infra:
                 call = calls[parent] if parent >= 0 else -1
-            programs.append(program)
-            parents.append(parent)
-            calls.append(call)
-            tops.append(top)
+            else:
+                call = position
+            add_program(program)
+            add_parent(parent)
+            add_call(call)
             heights.append(height)
             opened.append(position)
-            if program in _READ_PROGRAMS:
-                _read(tree, current, program, height, parent, call, keys)
-    _index_moves(tree)
+            reader = reader_of(program)
+            if reader is not None:
+                reader(tree, current, program, parent, call, listed)
+    _index_moves(tree, mints or {})
     return tree
 
 
-def _index_moves(tree: Tree) -> None:
+def _index_moves(tree: Tree, mints: Mapping[str, str]) -> None:
     """The moves' missing mints, their router level, and the indexes of the module doc."""
     programs, by_call = tree.programs, tree.by_call
-    sources: set[str] = set()
-    dests: set[str] = set()
-    for at, move in enumerate(tree.moves):
-        if not move.asset:
-            move.asset = _mint_of(tree, move.source) or _mint_of(tree, move.dest)
+    moves = tree.moves
+    for at, move in enumerate(moves):
+        if not move.asset:  # a plain Transfer names no mint: take its accounts'
+            source, dest = move.source, move.dest
+            move.asset = (
+                _mint_of(tree, source)
+                or _mint_of(tree, dest)
+                or mints.get(source)
+                or mints.get(dest)
+                or ""
+            )
         move.router_level = move.call < 0 or programs[move.call] in ROUTER_PROGRAMS
         by_call.setdefault(move.call, []).append(at)
-        sources.add(move.source)
-        dests.add(move.dest)
-    tree.transit = sources & dests
+    tree.transit = {move.source for move in moves} & {move.dest for move in moves}
 
 
-def events_of(tree: Tree, call: int) -> list[bytes]:
+def events_of(tree: Tree, call: int, min_size: int = 0) -> list[bytes]:
     """The Anchor events emitted by the invocation at position ``call``, each without
-    ``EVENT_TAG`` (so starting with the event's discriminator)."""
+    ``EVENT_TAG`` (so starting with the event's discriminator), leaving out those shorter than
+    ``min_size`` bytes (tag included): a base58 text too short to write that many bytes is not
+    decoded at all."""
+    shortest = _shortest_text(min_size)
     events = []
     for raw in tree.events.get(call, ()):
+        if type(raw) is str and len(raw) < shortest and raw[:1] != "1":
+            continue  # (a leading "1" is a whole zero byte: decode those)
         data = _data(raw, tree.signature)
-        if data[:8] == EVENT_TAG:
+        if data[:8] == EVENT_TAG and len(data) >= min_size:
             events.append(data[8:])
     return events
+
+
+@cache
+def _shortest_text(size: int) -> int:
+    """The fewest base58 characters (no leading "1") that can write ``size`` bytes."""
+    chars = 0
+    while ((58**chars - 1).bit_length() + 7) // 8 < size:
+        chars += 1
+    return chars
 
 
 def _mint_of(tree: Tree, account: str) -> str:
@@ -173,7 +220,8 @@ def _mint_of(tree: Tree, account: str) -> str:
 
 
 def _program(instruction: Any, keys: list[str], signature: str) -> str:
-    """The program id of one instruction (``json``: by index into the keys)."""
+    """The program id of a ``jsonParsed`` instruction, or ``MalformedPayload`` for a bad
+    ``programIdIndex`` (``read_tree`` resolves a good one itself)."""
     index = instruction.get("programIdIndex")
     if index is None:  # jsonParsed
         program = instruction["programId"]
@@ -188,34 +236,158 @@ def _program(instruction: Any, keys: list[str], signature: str) -> str:
     return keys[index]
 
 
-def _read(
-    tree: Tree,
-    instruction: Any,
-    program: str,
-    height: int,
-    parent: int,
-    call: int,
-    keys: list[str],
+# --- the readers of ``read_tree``: one per program whose instructions are read -------------
+# Instruction data (base58 in JSON) is decoded only by these: System, SPL Token, Token-2022 and
+# Associated Token Account instructions (the movements and token-account facts above), and, when
+# a swap reads them, the events of a self-invocation of an ``EVENT_PROGRAMS`` program. Compute
+# Budget's data is never read, nor any other program's. Each takes (tree, instruction, program,
+# parent, call, keys: None for a ``jsonParsed`` instruction). A ``jsonParsed`` instruction
+# that the node parsed (``parsed`` an object) is read from what the data says; otherwise its
+# accounts are resolved (and checked) and its data decoded where it is read. The common data
+# are read from the number their base58 writes, without the bytes: a Token ``Transfer`` is 12
+# characters (9 bytes), ``TransferChecked`` 13 (10), a System ``Transfer`` 16 (12).
+
+
+def _read_system(
+    tree: Tree, instruction: Any, program: str, parent: int, call: int, keys: Any
 ) -> None:
-    """Read one instruction of a ``_READ_PROGRAMS`` program into the tree: its movement or
-    token-account fact, a top-level keeper instruction's accounts, or a maybe-event."""
     parsed = instruction.get("parsed")
-    if parsed is not None and isinstance(parsed, Mapping):  # jsonParsed: what the data says
+    if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
         _parsed_move(tree, program, parsed, call, tree.signature)
-    elif program in _MOVE_PROGRAMS:
-        accounts = _accounts(instruction, keys, tree.signature)
-        data = _data(instruction.get("data"), tree.signature)
-        _raw_move(tree, program, accounts, data, call)
-    elif program in KEEPER_PROGRAMS:
-        if height == 1:
-            tree.keeper_accounts.update(_accounts(instruction, keys, tree.signature))
-    elif parent >= 0 and tree.programs[parent] == program:  # an ``EVENT_PROGRAMS`` program
+        return
+    accounts = _accounts(instruction, keys, tree.signature)
+    raw = instruction.get("data")
+    size = len(raw) if type(raw) is str else -1
+    if size == 16 and raw[0] != "1":  # maybe a Transfer: 12 bytes
+        number = _number(raw, tree.signature)
+        if number >> 64 == _SYSTEM_TRANSFER and len(accounts) >= 2:  # u32 tag 2 (LE), u64
+            lamports = _U64.unpack((number & _U64_MASK).to_bytes(8, "big"))[0]
+            tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call))
+            return
+    _system_move(tree, accounts, _data(raw, tree.signature), call)
+
+
+def _read_token(
+    tree: Tree, instruction: Any, program: str, parent: int, call: int, keys: Any
+) -> None:
+    parsed = instruction.get("parsed")
+    if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
+        _parsed_move(tree, program, parsed, call, tree.signature)
+        return
+    accounts = _accounts(instruction, keys, tree.signature)
+    raw = instruction.get("data")
+    size = len(raw) if type(raw) is str else -1
+    if 0 <= size <= 1 and raw in ALPHABET:
+        # no data, or one byte (< 58): its tag alone ("2" = InitializeAccount; "A"
+        # CloseAccount, "J" SyncNative, "P" InitializeImmutableOwner are not read)
+        if raw == "2" and len(accounts) >= 3:
+            tree.accounts[accounts[0]] = (accounts[2], accounts[1])
+        return
+    token_2022 = program == TOKEN_2022_PROGRAM
+    if 0 < size <= 13 and raw[0] != "1":  # at most 10 bytes, the first one not 0
+        number = _number(raw, tree.signature)
+        if number >> 64 == 3:  # Transfer: tag 3, u64 amount (9 bytes)
+            if len(accounts) >= 2:
+                amount = _U64.unpack((number & _U64_MASK).to_bytes(8, "big"))[0]
+                move = Move("", amount, accounts[0], accounts[1], call, False, False, token_2022)
+                tree.moves.append(move)
+            return
+        if number >> 72 == 12:  # TransferChecked: tag 12, u64 amount, u8 decimals (10 bytes)
+            if len(accounts) >= 3:
+                amount = _U64.unpack((number >> 8 & _U64_MASK).to_bytes(8, "big"))[0]
+                source, dest = accounts[0], accounts[2]
+                move = Move(accounts[1], amount, source, dest, call, False, False, token_2022)
+                tree.moves.append(move)
+            return
+        data = number.to_bytes((number.bit_length() + 7) // 8, "big")  # e.g. GetAccountDataSize
+    elif size == 45 and parent >= 0 and _ata_initialised(tree, raw, parent, accounts):
+        return
+    else:
+        data = _data(raw, tree.signature)
+    _token_move(tree, accounts, data, call, token_2022)
+
+
+def _number(raw: str, signature: str) -> int:
+    """The number base58 data writes (``_data``'s check and message, without the bytes)."""
+    try:
+        return b58int(raw)
+    except ValueError as exc:
+        raise MalformedPayload(f"transaction {signature}: instruction data: {exc}") from None
+
+
+def _ata_initialised(tree: Tree, raw: Any, parent: int, accounts: list[str]) -> bool:
+    """Whether this is the ``InitializeAccount3`` by which an Associated Token Account
+    ``Create`` initialises its account: the owner it writes is the ``Create``'s wallet, already
+    recorded (solana-program/associated-token-account, program/src/processor.rs:
+    ``process_create_associated_token_account`` invokes ``initialize_account3(token program,
+    associated_token_account, mint, wallet)``; the test ``test_ata_initialise_owner_is_wallet``
+    checks it on every fixture), so its 33 bytes are checked as base58 and not decoded. The 45
+    characters between ``_INIT3_LOW`` and ``_INIT3_HIGH`` are exactly the 33-byte data that
+    start with tag 18 (base58 strings of one length sort like the numbers they write)."""
+    if not _INIT3_LOW <= raw < _INIT3_HIGH:  # raw: 45 characters
+        return False
+    if tree.programs[parent] != ATA_PROGRAM or len(accounts) < 2:
+        return False
+    known = tree.accounts.get(accounts[0])
+    if known is None or known[1] != accounts[1]:
+        return False
+    return is_base58(raw)  # else decoded, and refused, as any other data
+
+
+def _read_ata(
+    tree: Tree, instruction: Any, program: str, parent: int, call: int, keys: Any
+) -> None:
+    parsed = instruction.get("parsed")
+    if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
+        _parsed_move(tree, program, parsed, call, tree.signature)
+        return
+    accounts = _accounts(instruction, keys, tree.signature)
+    raw = instruction.get("data")
+    if raw in ("", "1", "2"):  # Create (no data, or tag 0) and CreateIdempotent (tag 1)
+        create = True
+    else:
+        data = _data(raw, tree.signature)
+        create = not data or data[0] in (0, 1)
+    if create and len(accounts) >= 4:
+        tree.accounts[accounts[1]] = (accounts[2], accounts[3])
+
+
+def _read_keeper(
+    tree: Tree, instruction: Any, program: str, parent: int, call: int, keys: Any
+) -> None:
+    parsed = instruction.get("parsed")
+    if parent < 0 and (parsed is None or not isinstance(parsed, Mapping)):  # top-level
+        tree.keeper_accounts.update(_accounts(instruction, keys, tree.signature))
+
+
+def _read_event(
+    tree: Tree, instruction: Any, program: str, parent: int, call: int, keys: Any
+) -> None:
+    if parent >= 0 and tree.programs[parent] == program:
+        parsed = instruction.get("parsed")
+        if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
+            return
         tree.events.setdefault(parent, []).append(instruction.get("data"))  # maybe an event
 
 
-def _accounts(instruction: Any, keys: list[str], signature: str) -> list[str]:
-    """The account pubkeys of one instruction (``json``: indexes into the keys, checked)."""
-    if instruction.get("programIdIndex") is None:  # jsonParsed: the pubkeys themselves
+_Reader = Callable[[Tree, Any, str, int, int, Any], None]
+_READERS: dict[str, _Reader] = {
+    SYSTEM_PROGRAM: _read_system,
+    TOKEN_PROGRAM: _read_token,
+    TOKEN_2022_PROGRAM: _read_token,
+    ATA_PROGRAM: _read_ata,
+    **dict.fromkeys(KEEPER_PROGRAMS, _read_keeper),
+    **dict.fromkeys(EVENT_PROGRAMS, _read_event),
+}
+# InitializeAccount3: 33 bytes, tag 18 (see ``_ata_initialised``)
+_INIT3_LOW = b58encode(bytes([18]) + bytes(32))
+_INIT3_HIGH = b58encode(bytes([19]) + bytes(32))
+
+
+def _accounts(instruction: Any, keys: list[str] | None, signature: str) -> list[str]:
+    """The account pubkeys of one instruction (``json``: indexes into the keys, checked;
+    ``keys`` is None for a ``jsonParsed`` instruction, which lists the pubkeys themselves)."""
+    if keys is None:
         listed: list[str] = instruction.get("accounts") or []
         return listed
     n = len(keys)
@@ -239,15 +411,6 @@ def _data(raw: Any, signature: str) -> bytes:
         return b58decode(raw)
     except ValueError as exc:
         raise MalformedPayload(f"transaction {signature}: instruction data: {exc}") from None
-
-
-def _raw_move(tree: Tree, program: str, accounts: list[str], data: bytes, call: int) -> None:
-    if program == SYSTEM_PROGRAM:
-        _system_move(tree, accounts, data, call)
-    elif program in _TOKEN_PROGRAMS:
-        _token_move(tree, accounts, data, call, program == TOKEN_2022_PROGRAM)
-    elif program == ATA_PROGRAM and len(accounts) >= 4 and (not data or data[0] in (0, 1)):
-        tree.accounts[accounts[1]] = (accounts[2], accounts[3])
 
 
 def _system_move(tree: Tree, accounts: list[str], data: bytes, call: int) -> None:
@@ -294,7 +457,7 @@ def _parsed_move(
 ) -> None:
     kind = parsed.get("type")
     info = parsed.get("info")
-    if not isinstance(info, Mapping):
+    if type(info) is not dict and not isinstance(info, Mapping):
         return
     if program == SYSTEM_PROGRAM:
         if kind in ("transfer", "transferWithSeed"):
