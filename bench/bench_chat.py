@@ -13,7 +13,8 @@ p50/p90/p99 in milliseconds for both.
 market's own labeled signals, features and outcomes, repeated under new mints and times), then
 runs ONE /retrain over all of them (load, train, the 3x+ net, register) while /predict round
 trips go on until it ends, and a ticker measures how late the event loop wakes it (every 5 ms):
-the longest stall is how long any chat reply could have been held. Target: <= 100 ms.
+the longest stall is how long any chat reply could have been held. Target: <= 100 ms. The
+training runs in a child process (engine/learning/child.py), which logs its own peak RSS.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import sys
 import tempfile
 import time
@@ -112,6 +114,7 @@ async def _one_big_retrain(
 ) -> tuple[np.ndarray, float, float]:
     """Round trips and the loop's longest stall while one retrain runs; its seconds."""
     stalls: list[float] = []
+    woke: list[float] = []  # when each tick woke (time.time), for where the longest stalls were
     stop = asyncio.Event()
 
     async def ticker() -> None:
@@ -119,6 +122,7 @@ async def _one_big_retrain(
             before = time.perf_counter()
             await asyncio.sleep(0.005)
             stalls.append(time.perf_counter() - before - 0.005)
+            woke.append(time.time())
 
     full_gc: list[float] = []  # seconds of each full (generation 2) collection, any thread
     gc_started = [0.0]
@@ -131,12 +135,14 @@ async def _one_big_retrain(
                 full_gc.append(time.perf_counter() - gc_started[0])
 
     gc.callbacks.append(on_gc)
-    started = time.perf_counter()
+    rss_before = _peak_rss_mb()
+    started, started_at = time.perf_counter(), time.time()
     trainer = asyncio.create_task(service.retrain())
     tick = asyncio.create_task(ticker())
     times: list[np.ndarray] = []
     while not trainer.done():
         times.append(await _round_trips(api, mints, 5))
+        _forget_answered(api)
     seconds = time.perf_counter() - started
     await trainer
     stop.set()
@@ -146,7 +152,46 @@ async def _one_big_retrain(
         f"{len(full_gc)} full garbage collections during the retrain, longest "
         f"{max(full_gc, default=0.0) * 1e3:.0f} ms ({len(gc.get_objects())} objects tracked)"
     )
+    print(  # the training's own peak is the child's: engine.learning.child logs it
+        f"this process: peak RSS {rss_before:.0f} MB before the retrain, {_peak_rss_mb():.0f} MB after"
+    )
+    longest = sorted(zip(stalls, woke, strict=True), reverse=True)[:3]
+    result = (
+        f" (the child's result arrived at +{_RESULT_AT[0] - started_at:.1f} s)"
+        if _RESULT_AT
+        else ""
+    )
+    print(
+        "longest event-loop stalls: "
+        + ", ".join(f"{s * 1e3:.0f} ms at +{t - s - started_at:.1f} s" for s, t in longest)
+        + f" after the retrain started{result}"
+    )
     return np.concatenate(times), max(stalls) * 1e3, seconds
+
+
+_RESULT_AT: list[float] = []  # when engine.learning.child logged the training's result
+
+
+class _ChildLog(logging.StreamHandler):  # type: ignore[type-arg]
+    def emit(self, record: logging.LogRecord) -> None:
+        _RESULT_AT[:] = [record.created]
+        super().emit(record)
+
+
+def _forget_answered(api: FakeTelegram) -> None:
+    """Drop the fake Bot API's record of the round trips done (each one answered: its update
+    fetched, its message sent). The fake scans its whole record for every call and every
+    getUpdates, in this process's event loop, so over a long retrain (~14,000 round trips) that
+    record alone made each reply slower and each full collection longer (2026-12-01)."""
+    del api.calls[:]
+    del api.posted[:]
+    del api.updates[:-1]  # the last update: the bot's next getUpdates is past it
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
 async def main(n: int, signals: int) -> None:
@@ -207,4 +252,7 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--signals", type=int, default=0)
     args = parser.parse_args()
+    child_log = logging.getLogger("engine.learning.child")  # the training process's peak RSS
+    child_log.addHandler(_ChildLog(sys.stdout))
+    child_log.setLevel(logging.INFO)
     asyncio.run(main(args.n, args.signals))

@@ -2,11 +2,17 @@
 
     .venv/bin/python bench/bench_datafile.py [--rows 1000000] [--path /tmp/signals-1m.csv]
     .venv/bin/python bench/bench_datafile.py --predict [--rows 1000000] [--path ...] [--out ...]
+    .venv/bin/python bench/bench_datafile.py --train [--rows 1000000] [--train-path ...]
 
 Writes ``--rows`` synthetic labeled signals (epoch-second times, mcaps, every feature; booleans
 as 0/1) to ``--path`` unless it exists, then times ``load_dataset`` (bulk read by pandas' C
 reader, every cell checked, labels, time sort) and prints the process's peak memory. Target
 (issue 13): 1M rows read + checked in <= 10 s.
+
+``--train``: ``engine.learning.modelops.train_from_file`` (what ``moonbot train --data`` runs:
+read, check, split off the newest 20% as the holdout, choose the shape and refit, evaluate
+against the prior) on ``--train-path``, ``--rows`` rows whose outcomes depend on three features,
+written once. Target (issue 13): 1M rows trained in <= 60 s at <= 2 GB peak.
 
 ``--predict``: ``engine.learning.modelops.predict_file`` (what ``moonbot predict --data`` runs:
 read, check, score with the champion, write the CSV at full precision) on ``--path``, with a
@@ -22,6 +28,7 @@ import argparse
 import json
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -111,14 +118,41 @@ def bench_predict(args: argparse.Namespace) -> None:
     )
 
 
+def bench_train(args: argparse.Namespace) -> None:
+    """``train_from_file`` (what ``moonbot train --data`` runs) on ``--train-path``: ``--rows``
+    rows whose outcome depends on three features (``write_training``), written once."""
+    if not args.train_path.exists():
+        write_training(args.train_path, args.rows)
+    with tempfile.TemporaryDirectory() as models:
+        started = time.perf_counter()
+        result = train_from_file(
+            Registry(Path(models)), args.train_path, holdout_fraction=0.2, min_gain=0.002
+        )
+        seconds = time.perf_counter() - started
+        report = result.report
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(  # noqa: T201
+        f"train_from_file {result.n_rows} rows ({args.train_path.stat().st_size / 1e6:.0f} MB): "
+        f"{seconds:.1f} s, peak RSS {peak_mib:.0f} MiB; {report.n_train} train / "
+        f"{report.n_holdout} holdout rows, shape {report.objective}, prior weight "
+        f"{report.prior_weight:.2f}, holdout log-loss {report.metrics['log_loss']:.4f} "
+        f"(prior {report.prior_metrics['log_loss']:.4f}), promoted {report.promoted}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--path", type=Path, default=Path("/tmp/signals-1m.csv"))
     parser.add_argument("--predict", action="store_true")
+    parser.add_argument("--train", action="store_true")
+    parser.add_argument("--train-path", type=Path, default=Path("/tmp/train-1m.csv"))
     parser.add_argument("--models", type=Path, default=Path("/tmp/bench-predict-models"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench-predictions.csv"))
     args = parser.parse_args()
+    if args.train:
+        bench_train(args)
+        return
     if not args.path.exists():
         write(args.path, args.rows)
     if args.predict:

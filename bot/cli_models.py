@@ -127,14 +127,19 @@ def _add_file_commands(app: typer.Typer, open_service: OpenService) -> None:
     def predict(
         data: DataOption,
         out: Annotated[
-            Path, typer.Option("--out", help="the CSV file to write", show_default=False)
+            Path,
+            typer.Option(
+                "--out",
+                help="the file to write: CSV, or Parquet for a .parquet/.pq name",
+                show_default=False,
+            ),
         ],
         model: ModelOption = None,
     ) -> None:
         """Class probabilities, predicted class and conviction boost for every row of a file."""
         path = _data_path(data)
-        if out.suffix.lower() != ".csv":
-            fail(f"{out.name}: the output must be a .csv file")
+        if out.suffix.lower() not in (".csv", ".parquet", ".pq"):  # engine.learning.modelops
+            fail(f"{out.name}: the output must be a .csv, .parquet or .pq file")
         if not out.parent.is_dir():
             fail(f"{out.parent}: no such directory for the output")
         with progress.bars(console) as bars:

@@ -47,6 +47,12 @@ CHART_CAPTIONS = {
     "shap_summary": "Each feature's push toward or away from 10x+ (SHAP)",
     "calibration": "Calibration: predicted vs observed share reaching 10x+",
     "backtest": "Walk-forward backtest by week: the model's alerts vs all signals",
+    # the five questions (engine.learning.questions.CHART_NAMES): rates per band, 95% intervals
+    "question_holders": "Top-10 holder share: 2x+ and rug rates by band, 95% intervals",
+    "question_kols": "KOLs it takes for 10x: 10x+ rate by KOL and elite count, 95% intervals",
+    "question_narratives": "Narratives: 2x+ rate with and without one, 95% intervals",
+    "question_volume": "Volume before moonshots: 10x+ rate by volume band, 95% intervals",
+    "question_100x": "What marks a 100x token: the best combination vs all, 95% intervals",
 }
 
 
@@ -133,7 +139,13 @@ async def _kol(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
 
 async def _insights(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:
     report = await service.insights()
-    return Reply(fmt.insights(report), report.chart_path, caption=caption_of("feature_importance"))
+    questions = tuple((path, caption_of(name)) for name, path in report.question_charts.items())
+    return Reply(  # no model yet: no importance chart, the questions' charts alone
+        fmt.insights(report),
+        report.chart_path,
+        caption=caption_of("feature_importance"),
+        more=questions,
+    )
 
 
 async def _retrain(service: MoonbotService, args: list[str], ctx: Ctx) -> Reply:

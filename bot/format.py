@@ -134,6 +134,12 @@ def ago(later: datetime | None, earlier: datetime | None) -> str:
 
 
 MAY_REPEAT = "Resent after a restart: this alert may have arrived already."
+# The outcome model's shapes (ml.outcome's names), in words.
+SHAPES = {
+    "aft": "aft (log-normal)",
+    "aft+link": "aft through class curves learned from the data",
+    "softprob": "softprob (six classes)",
+}
 NO_MODEL = "No promoted model (none has beaten the class-frequency prior yet): rule score only."
 
 
@@ -338,11 +344,11 @@ def _bands_text(rows: Sequence[BandRate]) -> str:
 
 def question_lines(questions: Sequence[Question]) -> list[str]:
     """The five questions (engine.learning.questions): rates per band with counts and 95%
-    intervals, or why the data cannot tell yet."""
+    intervals, or why the data cannot tell yet (and that such an answer has no chart)."""
     lines = []
     for q in questions:
         answer = q.note if q.note and not q.rows else _bands_text(q.rows)
-        lines.append(f"{q.title} ({q.event}): {answer}")
+        lines.append(f"{q.title} ({q.event}): {answer}{'' if q.charted else ' · no chart'}")
         if q.note and q.rows:
             lines.append(f"  {q.note}")
         if q.extra:
@@ -512,9 +518,8 @@ def train_report(r: TrainReport) -> str:
     if r.threex is not None:
         lines.extend(threex_lines(r.threex))
     if r.objective:
-        lines.append(
-            f"Shape chosen on validation rows: {r.objective}, prior weight {r.prior_weight:.2f}"
-        )
+        shape = SHAPES.get(r.objective, r.objective)
+        lines.append(f"Shape chosen on validation rows: {shape}, prior weight {r.prior_weight:.2f}")
     lines.append(r.reason)
     return "\n".join(lines)
 

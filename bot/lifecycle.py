@@ -126,12 +126,20 @@ def _finish(loop: asyncio.AbstractEventLoop, stop: _Stop) -> None:
     them would only have their connections' finalizers print tracebacks on the way out."""
     stopped = bool(stop.received)
     try:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        pending = _pending(loop)
         for t in pending:
-            t.cancel()
-        if pending:
-            gathered = asyncio.gather(*pending, return_exceptions=True)
-            loop.run_until_complete(asyncio.wait_for(gathered, TASKS_S))
+            if not t.cancelling():  # one already stopping is in its clean-up (a rollback):
+                t.cancel()  # a second cancel would cut that short
+        # Wait for them, and for the tasks they start while they stop (a shielded clean-up, e.g.
+        # an alert's claim given back: engine/signals/outbox.py), which are not cancelled: a
+        # loop closed under one leaves its connection to a finalizer that prints a traceback.
+        deadline = loop.time() + TASKS_S
+        while pending:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise TimeoutError
+            loop.run_until_complete(asyncio.wait(pending, timeout=left))
+            pending = _pending(loop)
     except (TimeoutError, asyncio.CancelledError):
         log.warning("%d tasks did not stop in time", len(pending))
         if stopped:
@@ -143,6 +151,10 @@ def _finish(loop: asyncio.AbstractEventLoop, stop: _Stop) -> None:
                 loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             loop.close()
+
+
+def _pending(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks(loop) if not t.done()]
 
 
 def _busy_threads() -> bool:

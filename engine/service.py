@@ -498,10 +498,11 @@ class MoonbotService:
         """Train a candidate on the labeled signals, compare, promote or keep the champion."""
         async with self._train_lock, locks.held(locks.training(self.settings.data_dir)):
             # What is alive now (modules, settings, caches, an embedded market) outlives the
-            # retrain: frozen, it is not walked by the full collections the training's
-            # allocations trigger, each of which holds every thread, the event loop too, for as
-            # long as it walks the heap (~0.4 s each; bench/bench_chat.py --signals). Unfrozen
-            # after, so that nothing stays out of the collector for good.
+            # retrain: frozen, it is not walked by the full collections this process makes
+            # meanwhile (the training itself runs in a child process), each of which holds the
+            # event loop for as long as it walks the heap (~0.4 s each with an embedded market;
+            # bench/bench_chat.py --signals). Unfrozen after, so that nothing stays out of the
+            # collector for good.
             gc.freeze()
             try:
                 return await self._retrain(params, progress)
@@ -511,19 +512,30 @@ class MoonbotService:
     async def _retrain(
         self, params: dict[str, Any] | None, progress: Progress | None
     ) -> TrainReport:
-        from engine.learning.training import labeled_dataset, record_model, train_and_compare
+        from engine.learning import child
+        from engine.learning.training import (
+            labeled_count,
+            labeled_dataset,
+            record_model,
+            require_rows,
+        )
 
-        ds = await labeled_dataset(self.db)
-        report = await asyncio.to_thread(
-            train_and_compare,
-            ds,
-            self.registry,
-            holdout_fraction=self.settings.holdout_fraction,
+        fraction = self.settings.holdout_fraction
+        require_rows(await labeled_count(self.db), fraction)  # said at once, no child started
+        # The training runs in a child process at a lower priority, so that it never holds
+        # this process's GIL or event loop (issue 13; engine/learning/child.py). It loads the
+        # labeled signals itself unless the database is in this process's memory.
+        in_memory = child.in_memory(self.db.url)
+        job = child.TrainJob(
+            models_dir=self.registry.root,
+            holdout_fraction=fraction,
             min_gain=self.settings.promote_min_logloss_gain,
             params=params,
-            progress=progress,
             threex=True,  # the 3x+ net too, on the same split (issue 13)
+            db_url=None if in_memory else self.db.url,
+            dataset=await labeled_dataset(self.db) if in_memory else None,
         )
+        report = await child.train_in_child(job, progress)
         await record_model(self.db, self.registry.get(report.version), report)
         if report.promoted or (report.threex is not None and report.threex.promoted):
             # loaded off the loop (seconds while training threads hold the cores), then

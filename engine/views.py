@@ -260,7 +260,7 @@ class TrainReport:
     champion_metrics: dict[str, float] = field(default_factory=dict)
     # the class-frequency prior of the training rows on the same holdout (issue 13)
     prior_metrics: dict[str, float] = field(default_factory=dict)
-    objective: str | None = None  # the shape chosen on validation rows: aft or softprob
+    objective: str | None = None  # the shape chosen on validation rows: aft, aft+link, softprob
     prior_weight: float = 0.0  # the prior's weight in the candidate's probabilities
     threex: ThreeXReport | None = None  # the 3x+ net trained with it (/retrain, weekly job)
 
@@ -344,6 +344,8 @@ class InsightsReport:
     note: str | None = None
     n_heldout: int = 0
     questions: list[Question] = field(default_factory=list)  # the five questions (issue 13)
+    # one chart per question that can tell, by name (engine.learning.questions.CHART_NAMES)
+    question_charts: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +371,12 @@ class Question:
     note: str | None = None
     extra_event: str | None = None
     extra: list[BandRate] = field(default_factory=list)
+
+    @property
+    def charted(self) -> bool:
+        """Whether the answer gets a chart (``engine.learning.questions``): two bands or more
+        to compare; a question the data cannot tell yet gets none."""
+        return len(self.rows) >= 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from engine.learning.labels import CLASSES
-from engine.learning.questions import answer_questions
+from engine.learning.questions import answer_questions, write_question_charts
 from engine.learning.training import Dataset
 from engine.views import BandRate, ClassRate, InsightsReport, PatternView, Question
 from ml.charts.base import feature_importance_figure, figure_to_png
@@ -126,6 +126,7 @@ def build_insights(
             title = f"Mean |SHAP| on {n} signals: too few to tell drivers"
         fig = feature_importance_figure(importance, title=title)
         chart.write_bytes(figure_to_png(fig))
+    questions = answer_questions(recent)
     return InsightsReport(
         n_signals=n,
         model_version=model_version,
@@ -136,7 +137,8 @@ def build_insights(
         chart_path=chart,
         note=note,
         n_heldout=len(heldout),
-        questions=answer_questions(recent),
+        questions=questions,
+        question_charts=write_question_charts(questions, reports_dir),
     )
 
 
@@ -165,6 +167,7 @@ def save_insights(report: InsightsReport, labeled: LabeledData, directory: Path)
             "note": report.note,
             "n_heldout": report.n_heldout,
             "questions": [asdict(q) for q in report.questions],
+            "question_charts": {name: p.name for name, p in report.question_charts.items()},
         },
     }
     write_json_atomic(path, data)  # a reader never sees half a file
@@ -253,6 +256,11 @@ def _report_from_json(data: dict[str, Any], directory: Path) -> InsightsReport:
         note=data.get("note"),
         n_heldout=int(data.get("n_heldout", 0)),
         questions=[_question(q) for q in data.get("questions", [])],
+        question_charts={
+            str(name): directory / str(file)
+            for name, file in data.get("question_charts", {}).items()
+            if (directory / str(file)).is_file()
+        },
     )
 
 

@@ -95,13 +95,13 @@ def predict_file(
     version: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> PredictionFile:
-    """Write one CSV row per input row, in input order: ``id`` (when the input has one), the six
-    class probabilities, ``predicted_class`` and ``conviction_boost``. Nothing is written when
-    anything fails (the file appears whole, by rename). Rows are scored in chunks of
+    """Write one row per input row, in input order: ``id`` (when the input has one), the six
+    class probabilities, ``predicted_class`` and ``conviction_boost``, as CSV or, for an
+    ``out_path`` ending in .parquet or .pq, as Parquet (``OUTPUT_SUFFIXES``). Nothing is written
+    when anything fails (the file appears whole, by rename). Rows are scored in chunks of
     ``PREDICT_CHUNK``, calling ``progress(rows done, rows)`` after each."""
     source, out = Path(path), Path(out_path)
-    if out.suffix.lower() != ".csv":
-        raise DataFileError(f"{out.name}: the output must be a .csv file")
+    writer = output_writer(out)
     if out.exists() and source.exists() and out.resolve() == source.resolve():
         raise DataFileError(f"{out.name}: the output would overwrite the input")
     if not out.parent.is_dir():
@@ -115,10 +115,10 @@ def predict_file(
     table["conviction_boost"] = ml_boosts(probs)
     if rows.ids is not None:
         table.insert(0, "id", rows.ids)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=out.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix.lower(), dir=out.parent)
     try:
         os.close(fd)
-        _write_csv(table, Path(tmp))
+        writer(table, Path(tmp))
         os.replace(tmp, out)
     except OSError as exc:
         raise DataFileError(f"{out}: cannot write: {exc.strerror or exc}") from None
@@ -131,6 +131,15 @@ def predict_file(
 
 
 PREDICT_CHUNK = 10_000
+
+
+def output_writer(out: Path) -> Callable[[pd.DataFrame, Path], None]:
+    """The writer for ``out``'s suffix (``OUTPUT_SUFFIXES``); another suffix is a
+    ``DataFileError`` naming the ones accepted."""
+    writer = OUTPUT_SUFFIXES.get(out.suffix.lower())
+    if writer is None:
+        raise DataFileError(f"{out.name}: the output must be a .csv, .parquet or .pq file")
+    return writer
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
@@ -148,6 +157,22 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
         pacsv.write_csv(arrow, str(path), options)
     except pa.ArrowInvalid:  # a value that needs quotes
         pacsv.write_csv(arrow, str(path), pacsv.WriteOptions(eol="\r\n"))
+
+
+def _write_parquet(table: pd.DataFrame, path: Path) -> None:
+    """``table`` as Parquet by pyarrow: the probabilities as float64 columns, so each reads
+    back bit for bit, and the boost as int64 (tests/engine/learning/test_modelops_parquet.py)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), str(path))
+
+
+OUTPUT_SUFFIXES: Final[dict[str, Callable[[pd.DataFrame, Path], None]]] = {
+    ".csv": _write_csv,
+    ".parquet": _write_parquet,
+    ".pq": _write_parquet,
+}
 
 
 def _predict_chunked(

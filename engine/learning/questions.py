@@ -12,15 +12,21 @@
    few 100x+ signals to tell" with their count.
 
 A band with fewer than ``MIN_BAND`` signals is left out: its rate would say nothing.
+
+``write_question_charts`` draws each answer that can tell (``Question.charted``: two bands or
+more) as one chart (``ml.charts.questions``), ``<name>.png`` with the names of ``CHART_NAMES``;
+the weekly report posts them with its other charts and ``/insights`` sends them with its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Final
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from engine.learning.training import Dataset
 from engine.views import BandRate, Question
@@ -36,7 +42,7 @@ def answer_questions(ds: Dataset) -> list[Question]:
     """The five answers for ``ds`` (oldest first), in the order of the module docstring."""
     X, m = ds.X, np.asarray(ds.multiples, dtype=float)
     answers = []
-    for title, event, needs, answer in _QUESTIONS:
+    for _, title, event, needs, answer in _QUESTIONS:
         lacking = [c for c in needs if c not in X.columns]
         if lacking:
             answers.append(Question(title, event, [], f"no {', '.join(lacking)} in the data"))
@@ -161,17 +167,64 @@ def _matches(X: pd.DataFrame, conditions: list[tuple[str, str, float]]) -> np.nd
     return mask
 
 
-_QUESTIONS: Final[
-    tuple[tuple[str, str, tuple[str, ...], Callable[[pd.DataFrame, np.ndarray], Question]], ...]
-] = (
-    ("Top-10 holder share: winners vs rugs", "2x+", ("holder_top10_pct",), _holders),
-    ("How many KOLs it takes for 10x", "10x+", ("kol_count", "kol_elite_count"), _kols),
-    ("Do narratives pump?", "2x+", ("narrative_match",), _narratives),
+_Answer = Callable[[pd.DataFrame, np.ndarray], Question]
+# (chart name, title, event, columns needed, how to answer), in the module docstring's order
+_QUESTIONS: Final[tuple[tuple[str, str, str, tuple[str, ...], _Answer], ...]] = (
     (
+        "question_holders",
+        "Top-10 holder share: winners vs rugs",
+        "2x+",
+        ("holder_top10_pct",),
+        _holders,
+    ),
+    (
+        "question_kols",
+        "How many KOLs it takes for 10x",
+        "10x+",
+        ("kol_count", "kol_elite_count"),
+        _kols,
+    ),
+    ("question_narratives", "Do narratives pump?", "2x+", ("narrative_match",), _narratives),
+    (
+        "question_volume",
         "Volume before moonshots",
         "10x+ by volume/mcap",
         ("volume_to_mcap_ratio", "volume_spike_vs_avg"),
         _volume,
     ),
-    ("What marks a 100x token", "100x+", (), _hundred_x),
+    ("question_100x", "What marks a 100x token", "100x+", (), _hundred_x),
 )
+CHART_NAMES: Final[dict[str, str]] = {title: name for name, title, *_ in _QUESTIONS}
+
+
+def question_figure(q: Question) -> Figure:
+    """The chart of one answer that can tell (``q.charted``): a bar per band of ``q.rows`` at
+    its rate with its 95% interval, and a second panel for ``q.extra`` when it has two bands."""
+    from ml.charts.questions import band_rates_figure
+
+    if not q.charted:
+        raise ValueError(f"{q.title}: nothing to chart ({q.note or 'fewer than two bands'})")
+    panels: list[tuple[str, Sequence[BandRate]]] = [(q.event, q.rows)]
+    if len(q.extra) >= 2 and q.extra_event:
+        panels.append((q.extra_event, q.extra))
+    return band_rates_figure(q.title, panels)
+
+
+def write_question_charts(questions: Sequence[Question], directory: Path) -> dict[str, Path]:
+    """``<name>.png`` in ``directory`` for each answer that can tell, by chart name; the chart
+    of an answer that cannot tell (any more) is removed, so no stale one is sent."""
+    from ml.charts.base import figure_to_png
+
+    charts: dict[str, Path] = {}
+    for q in questions:
+        name = CHART_NAMES.get(q.title)
+        if name is None:
+            continue
+        path = directory / f"{name}.png"
+        if not q.charted:
+            path.unlink(missing_ok=True)
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(figure_to_png(question_figure(q)))
+        charts[name] = path
+    return charts

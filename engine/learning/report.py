@@ -3,7 +3,10 @@
 ``write_report`` renders, from the labeled signals and the champion model, into
 ``<reports>/<ISO week>/``: feature importance, the SHAP summary (what pushes a signal toward 10x+),
 winning and losing patterns with their intervals, a calibration diagram of P(10x+) on held-out
-signals only (those after the model's training window, with their count; issue 13), and the KOL leaderboard of 30-day 3x+ forecasts; and the insights themselves
+signals only (those after the model's training window, with their count; issue 13), the KOL
+leaderboard of 30-day 3x+ forecasts, one chart per question the data can answer (the five
+questions of ``engine.learning.questions``: rates per band with their intervals; a question it
+cannot tell yet has none, and its text says why); and the insights themselves
 (``insights.json``, what ``/insights`` answers from while the data and the model are the same).
 The text summary is the faces' job (``moonbot report`` writes it next to the charts, with the
 formatter ``/insights`` uses).
@@ -70,6 +73,7 @@ def write_report(
     charts: dict[str, Path] = {}
     if insights.chart_path is not None:
         charts["feature_importance"] = insights.chart_path
+    charts.update(insights.question_charts)  # drawn with the insights, in the same folder
     recent = ds.rows(slice(max(0, len(ds) - RECENT_ROWS), len(ds)))
     figures: dict[str, Figure] = {
         "patterns": patterns_figure(

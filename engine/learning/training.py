@@ -170,6 +170,27 @@ def time_split(ds: Dataset, holdout_fraction: float) -> tuple[Dataset, Dataset]:
 MIN_TRAIN_ROWS = 50
 
 
+def require_rows(n: int, holdout_fraction: float) -> None:
+    """Raise ``ModelUnavailable`` when ``n`` labeled signals split by ``time_split`` leave too
+    few rows to train on or to judge with."""
+    cut = int(round(n * (1.0 - holdout_fraction)))
+    if cut < MIN_TRAIN_ROWS or n - cut < 10:
+        raise ModelUnavailable(
+            f"not enough labeled signals to train: {n} (need about {int(MIN_TRAIN_ROWS / (1 - holdout_fraction)) + 10})"
+        )
+
+
+async def labeled_count(db: Database) -> int:
+    """How many signals have an outcome (what ``labeled_dataset`` would load)."""
+    query = (
+        select(sa.func.count())
+        .select_from(Signal)
+        .join(Outcome, col(Outcome.signal_id) == col(Signal.id))
+    )
+    async with db.session() as session:
+        return int((await session.exec(query)).one())
+
+
 def train_and_compare(
     ds: Dataset,
     registry: Registry,
@@ -183,11 +204,8 @@ def train_and_compare(
     """Fit a candidate, compare it with the champion on the same holdout, promote or not
     (``progress(round, rounds)``: each boosting round, for a face to draw). ``threex``: also
     train, compare and register the 3x+ net on the same split (``engine.learning.threex``)."""
+    require_rows(len(ds), holdout_fraction)
     train, holdout = time_split(ds, holdout_fraction)
-    if len(train) < MIN_TRAIN_ROWS or len(holdout) < 10:
-        raise ModelUnavailable(
-            f"not enough labeled signals to train: {len(ds)} (need about {int(MIN_TRAIN_ROWS / (1 - holdout_fraction)) + 10})"
-        )
     candidate = OutcomeModel(**(params or {})).fit(
         train.X, train.y, multiples=train.multiples, progress=progress
     )
@@ -239,7 +257,7 @@ def train_and_compare(
                 "n_holdout": len(holdout),
                 "prior_log_loss": prior_metrics["log_loss"],
                 "beats_prior": beats_prior,
-                "objective": candidate.objective_,
+                "objective": candidate.shape_,
                 "prior_weight": candidate.blend_,
             },
             training_window=window,
@@ -261,7 +279,7 @@ def train_and_compare(
         champion_version=champion_info.version if champion_info else None,
         champion_metrics=champion_metrics,
         prior_metrics=prior_metrics,
-        objective=candidate.objective_,
+        objective=candidate.shape_,
         prior_weight=candidate.blend_,
         threex=_threex(ds, registry, holdout_fraction, min_gain, holdout_probs) if threex else None,
     )

@@ -451,7 +451,10 @@ async def deliver_queue(
         try:
             await send(view)
         except asyncio.CancelledError:
-            await asyncio.shield(queue.release(view))  # stopped: the next sender may go
+            # Stopped: give the claim back, so the next sender may go. In this task, which is
+            # stopping anyway and is not cancelled twice (bot/lifecycle.py): a shielded task of
+            # its own would be cancelled by the shutdown that cancels every pending task.
+            await queue.release(view)
             raise
         except Exception as exc:  # any failure of a face's send: record it, retry later
             log.warning("alert %s to %s failed: %s", view.key, view.channel, exc)

@@ -235,7 +235,7 @@ def test_bad_input_is_one_line_and_opens_nothing(data_dir: Path, tmp_path: Path)
     code, out = cli("train", "--data", str(missing))
     assert (code, out) == (2, "error: m.csv: missing required column(s): entry_mcap, max_mcap\n")
     code, out = cli("predict", "--data", str(missing), "--out", str(tmp_path / "o.txt"))
-    assert (code, out) == (2, "error: o.txt: the output must be a .csv file\n")
+    assert (code, out) == (2, "error: o.txt: the output must be a .csv, .parquet or .pq file\n")
     assert not (data_dir / "models").exists()
 
 

@@ -78,6 +78,13 @@ async def test_engine_agrees_with_the_simulator_and_answers(tmp_settings, world)
         )
         # 89 labeled signals: below the configured count, no driver is claimed (issue 13)
         assert "the sample is too small to tell: 89 labeled signals" in insights.text
+        # after the importance chart, one chart per question the data can answer (issue 13)
+        assert [(p.name, c.split(":")[0]) for p, c in insights.charts[1:]] == [
+            ("question_holders.png", "Top-10 holder share"),
+            ("question_kols.png", "KOLs it takes for 10x"),
+            ("question_narratives.png", "Narratives"),
+            ("question_volume.png", "Volume before moonshots"),
+        ]
 
         weekly = await service.report()
         assert (
@@ -89,7 +96,13 @@ async def test_engine_agrees_with_the_simulator_and_answers(tmp_settings, world)
             "kol_leaderboard",
             "shap_summary",
             "calibration",
+            # the questions with two bands of >= 20 signals; 100x+: too few to tell, no chart
+            "question_holders",
+            "question_kols",
+            "question_narratives",
+            "question_volume",
         }
+        assert "What marks a 100x token (100x+): too few 100x+ signals" in insights.text
         for path in weekly.charts.values():
             png = path.read_bytes()
             assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,123 @@
+"""One chart per answered question (issue 13, point 8): each band's rate of the event as a bar,
+its 95% Wilson interval as an error bar, its hits and count beside it.
+
+Same conventions as ``ml.charts.base``: ``matplotlib.figure.Figure`` on the Agg canvas (never
+pyplot), built inside ``chart_style()``, 1000 x 600 px by default (render with
+``figure_to_png``). ``ml`` knows no engine record: a band is anything with ``label``, ``n``,
+``hits`` and ``ci`` (``engine.views.BandRate`` is one). A question with a second breakdown
+(rug rates beside 2x+ rates, elite KOLs beside all KOLs) gets a second panel below the first.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from ml.charts.base import (
+    BAD_COLOR,
+    FIGSIZE,
+    GOOD_COLOR,
+    MUTED_COLOR,
+    NEUTRAL_COLOR,
+    TEXT_COLOR,
+    chart_style,
+    new_figure,
+)
+
+
+class Band(Protocol):
+    """A band of signals: its name, how many, how many reached the event, the rate's 95%
+    interval."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def hits(self) -> int: ...
+    @property
+    def ci(self) -> tuple[float, float]: ...
+
+
+def band_rates_figure(
+    title: str,
+    panels: Sequence[tuple[str, Sequence[Band]]],
+    *,
+    subtitle: str | None = None,
+    figsize: tuple[float, float] = FIGSIZE,
+) -> Figure:
+    """Vertical bars, one panel per ``(event, bands)`` of ``panels`` (empty panels are left
+    out): the share of each band's signals that reached ``event``, with its 95% interval and
+    ``hits/n``. A rug panel is red, a 100x+ panel blue, the others green."""
+    shown = [(event, list(bands)) for event, bands in panels if bands]
+    if not shown:
+        raise ValueError("band_rates_figure needs at least one band")
+    for _, bands in shown:
+        if any(b.n <= 0 for b in bands):
+            raise ValueError("every band needs at least one signal")
+    with chart_style():
+        fig = new_figure(figsize)
+        axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
+        for ax, (event, bands) in zip(axes, shown, strict=True):
+            _panel(ax, event, bands, _colour(event))
+        fig.suptitle(title, x=0.01, ha="left")
+        axes[0].set_title(
+            subtitle or "share of signals per band (bar: 95% Wilson interval; n = signals)",
+            loc="left",
+            fontsize=10,
+            fontweight="normal",
+            color=MUTED_COLOR,
+        )
+    return fig
+
+
+def _colour(event: str) -> str:
+    if "rug" in event:
+        return BAD_COLOR
+    return GOOD_COLOR if "100x" not in event else NEUTRAL_COLOR
+
+
+def _panel(ax: Axes, event: str, bands: list[Band], colour: str) -> None:
+    rates = np.array([b.hits / b.n for b in bands], dtype=np.float64)
+    low = np.array([b.ci[0] for b in bands], dtype=np.float64)
+    high = np.array([b.ci[1] for b in bands], dtype=np.float64)
+    positions = np.arange(len(bands))
+    ax.bar(positions, rates, width=0.62, color=colour, alpha=0.9)
+    ax.errorbar(
+        positions,
+        rates,
+        yerr=np.vstack([rates - low, high - rates]),
+        fmt="none",
+        ecolor=TEXT_COLOR,
+        elinewidth=1.4,
+        capsize=4,
+    )
+    top = float(high.max()) if float(high.max()) > 0 else 1.0
+    for x, band, rate, hi in zip(positions, bands, rates, high, strict=True):
+        ax.text(
+            float(x),
+            float(hi) + top * 0.03,
+            f"{_pct(float(rate))} · {band.hits}/{band.n:,}",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            color=MUTED_COLOR,
+        )
+    ax.set_xticks(positions, labels=[textwrap.fill(b.label, width=18) for b in bands])
+    ax.set_ylim(0, top * 1.25)
+    ticks = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(0, min(1.0, top))
+    ax.set_yticks([t for t in ticks if 0 <= t <= 1.0])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if top > 0.05 else 1))
+    ax.grid(axis="x", visible=False)
+    ax.set_ylabel(textwrap.fill(f"share {event}", width=24))
+
+
+def _pct(rate: float) -> str:
+    """A rate as a percentage: one decimal below 10% ("0.4%"), none above ("62%")."""
+    return f"{rate:.1%}" if rate < 0.1 else f"{rate:.0%}"
