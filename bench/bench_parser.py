@@ -17,7 +17,6 @@ Run: ``.venv/bin/python bench/bench_parser.py [seconds]``.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from typing import Any
 
 from engine.errors import MalformedPayload
 from engine.sources.solana import load_transactions, parse_transaction
+from engine.sources.solana.envelopes import decode_payload
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "solana"
 
@@ -34,13 +34,8 @@ def _transactions() -> list[Mapping[str, Any]]:
     txs: list[Mapping[str, Any]] = []
     for directory in ("getTransaction", "venues", "ws"):
         for path in sorted((FIXTURES / directory).glob("*.json")):
-            text = path.read_text()
             try:
-                payload = json.loads(text)
-            except ValueError:
-                payload = json.loads("[" + text.strip().rstrip(",") + "]")
-            try:
-                txs.extend(load_transactions(payload))
+                txs.extend(load_transactions(decode_payload(path.read_bytes())))
             except MalformedPayload:
                 continue
     return txs

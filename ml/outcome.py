@@ -62,7 +62,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -799,17 +799,7 @@ def _folds(train: _Split, valid: _Split, whole: _Split | None) -> list[_Fold]:
 
 def _with_link(fitted: _Fitted, stop: _Split) -> _Fitted:
     """``fitted`` (aft) with a link learned on its stopping rows (``link`` None if it cannot)."""
-    link = fit_link(_margin_of(fitted.booster, stop.x), stop.y)
-    return _Fitted(
-        fitted.booster,
-        fitted.best_iteration,
-        fitted.best_score,
-        fitted.evals_result,
-        fitted.weights,
-        fitted.scale,
-        fitted.loss_scale,
-        link,
-    )
+    return replace(fitted, link=fit_link(_margin_of(fitted.booster, stop.x), stop.y))
 
 
 class _Rounds(xgb.callback.TrainingCallback):

@@ -20,6 +20,7 @@ from typing import Final
 import matplotlib.style
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -95,6 +96,14 @@ def no_data_figure(
         ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=16, color=_MUTED)
         fig.suptitle(title, x=0.01, ha="left")
     return fig
+
+
+def set_titles(fig: Figure, ax: Axes, title: str, subtitle: str | None) -> None:
+    """The charts' heading: ``title`` at the figure's top left, ``subtitle`` (if any) muted above
+    the axes ``ax``."""
+    fig.suptitle(title, x=0.01, ha="left")
+    if subtitle:
+        ax.set_title(subtitle, loc="left", fontsize=10, fontweight="normal", color=MUTED_COLOR)
 
 
 def figure_to_png(fig: Figure) -> bytes:
@@ -178,7 +187,5 @@ def feature_importance_figure(
         ax.set_xlim(0, span * 1.12)
         ax.grid(axis="y", visible=False)
         ax.set_xlabel("mean |SHAP| (log-odds), averaged over the 6 outcome classes")
-        fig.suptitle(title, x=0.01, ha="left")
-        if subtitle:
-            ax.set_title(subtitle, loc="left", fontsize=10, fontweight="normal", color=_MUTED)
+        set_titles(fig, ax, title, subtitle)
     return fig

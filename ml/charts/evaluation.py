@@ -26,6 +26,7 @@ from ml.charts.base import (
     chart_style,
     new_figure,
     no_data_figure,
+    set_titles,
 )
 from ml.metrics import wilson_interval
 
@@ -160,15 +161,13 @@ def calibration_figure(
         below.set_ylabel("signals")
         below.set_xlabel(f"predicted chance of {event}")
         below.grid(axis="x", visible=False)
-        fig.suptitle(title, x=0.01, ha="left")
-        ax.set_title(
+        set_titles(
+            fig,
+            ax,
+            title,
             subtitle
             or f"{n_total:,} signals in {len(bins)} bins of similar prediction "
             f"({_span(counts)} each); below: how the predictions spread",
-            loc="left",
-            fontsize=10,
-            fontweight="normal",
-            color=MUTED_COLOR,
         )
     return fig
 
@@ -237,13 +236,11 @@ def backtest_figure(
             else f"top {result.alert_share:.0%} by {result.score_name}"
         )
         claim = "alerts beat all signals (95%)" if result.improved else "no proven improvement"
-        fig.suptitle(title, x=0.01, ha="left")
-        ax.set_title(
+        set_titles(
+            fig,
+            ax,
+            title,
             subtitle or f"walk-forward, {len(weeks)} weeks; alert when {rule}; {claim}",
-            loc="left",
-            fontsize=10,
-            fontweight="normal",
-            color=MUTED_COLOR,
         )
     return fig
 

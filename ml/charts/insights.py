@@ -33,6 +33,7 @@ from ml.charts.base import (
     chart_style,
     new_figure,
     no_data_figure,
+    set_titles,
 )
 from ml.classes import BIG_CLASSES, N_CLASSES
 
@@ -109,13 +110,11 @@ def shap_summary_figure(
         bar.ax.set_yticklabels(["low", "high"])
         bar.set_label("feature value")
         bar.outline.set_visible(False)
-        fig.suptitle(title, x=0.01, ha="left")
-        ax.set_title(
+        set_titles(
+            fig,
+            ax,
+            title,
             subtitle or f"each dot is one signal ({len(values):,}); grey = value missing",
-            loc="left",
-            fontsize=10,
-            fontweight="normal",
-            color=MUTED_COLOR,
         )
     return fig
 
@@ -242,13 +241,11 @@ def patterns_figure(
             Line2D([], [], color=NEUTRAL_COLOR, linestyle="--", label=f"all signals {base:.0%}"),
         ]
         ax.legend(handles=handles, loc="lower right", labelcolor=TEXT_COLOR)
-        fig.suptitle(title, x=0.01, ha="left")
-        ax.set_title(
+        set_titles(
+            fig,
+            ax,
+            title,
             subtitle or "conditions the miner found in the data; n = signals that match",
-            loc="left",
-            fontsize=10,
-            fontweight="normal",
-            color=MUTED_COLOR,
         )
     return fig
 
@@ -324,13 +321,11 @@ def kol_leaderboard_figure(
             ax.set_xlim(0, right * 1.25 if right > 0 else 1.0)
         ax.grid(axis="y", visible=False)
         ax.set_xlabel(f"{estimate_label} (bar: 95% interval)")
-        fig.suptitle(title, x=0.01, ha="left")
-        ax.set_title(
+        set_titles(
+            fig,
+            ax,
+            title,
             subtitle or f"top {len(rows)} KOLs by {estimate_label}; n = trades behind it",
-            loc="left",
-            fontsize=10,
-            fontweight="normal",
-            color=MUTED_COLOR,
         )
     return fig
 

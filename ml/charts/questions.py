@@ -28,6 +28,7 @@ from ml.charts.base import (
     TEXT_COLOR,
     chart_style,
     new_figure,
+    set_titles,
 )
 
 
@@ -66,13 +67,11 @@ def band_rates_figure(
         axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
         for ax, (event, bands) in zip(axes, shown, strict=True):
             _panel(ax, event, bands, _colour(event))
-        fig.suptitle(title, x=0.01, ha="left")
-        axes[0].set_title(
+        set_titles(
+            fig,
+            axes[0],
+            title,
             subtitle or "share of signals per band (bar: 95% Wilson interval; n = signals)",
-            loc="left",
-            fontsize=10,
-            fontweight="normal",
-            color=MUTED_COLOR,
         )
     return fig
 

@@ -63,6 +63,13 @@ EVENT_PROGRAMS = frozenset({PUMPFUN_PROGRAM, PUMPSWAP_PROGRAM})
 _TOKEN_PROGRAMS = frozenset({TOKEN_PROGRAM, TOKEN_2022_PROGRAM})
 _U64 = struct.Struct("<Q")
 _U64_MASK = 2**64 - 1
+
+
+def _le_u64(number: int) -> int:
+    """The little-endian u64 that the low 8 bytes of a big-endian ``number`` hold."""
+    return int.from_bytes((number & _U64_MASK).to_bytes(8, "big"), "little")
+
+
 # System Transfer data: u32 tag 2 then u64 lamports, little-endian; as a big-endian number its
 # top 32 bits are the tag's bytes 02 00 00 00
 _SYSTEM_TRANSFER = 2 << 24
@@ -261,7 +268,7 @@ def _read_system(
     if size == 16 and raw[0] != "1":  # maybe a Transfer: 12 bytes
         number = _number(raw, tree.signature)
         if number >> 64 == _SYSTEM_TRANSFER and len(accounts) >= 2:  # u32 tag 2 (LE), u64
-            lamports = _U64.unpack((number & _U64_MASK).to_bytes(8, "big"))[0]
+            lamports = _le_u64(number)
             tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call))
             return
     _system_move(tree, accounts, _data(raw, tree.signature), call)
@@ -288,13 +295,13 @@ def _read_token(
         number = _number(raw, tree.signature)
         if number >> 64 == 3:  # Transfer: tag 3, u64 amount (9 bytes)
             if len(accounts) >= 2:
-                amount = _U64.unpack((number & _U64_MASK).to_bytes(8, "big"))[0]
+                amount = _le_u64(number)
                 move = Move("", amount, accounts[0], accounts[1], call, False, False, token_2022)
                 tree.moves.append(move)
             return
         if number >> 72 == 12:  # TransferChecked: tag 12, u64 amount, u8 decimals (10 bytes)
             if len(accounts) >= 3:
-                amount = _U64.unpack((number >> 8 & _U64_MASK).to_bytes(8, "big"))[0]
+                amount = _le_u64(number >> 8)
                 source, dest = accounts[0], accounts[2]
                 move = Move(accounts[1], amount, source, dest, call, False, False, token_2022)
                 tree.moves.append(move)

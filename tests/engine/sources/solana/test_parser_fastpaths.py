@@ -12,7 +12,6 @@ real instruction of the fixtures.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 from engine.errors import MalformedPayload
 from engine.sources.base58 import ALPHABET, b58decode, b58encode, b58int, is_base58
 from engine.sources.solana import load_transactions, parse_transaction
+from engine.sources.solana.envelopes import decode_payload
 from engine.sources.solana.programs import PUMPFUN_PROGRAM as PUMP
 from engine.sources.solana.transfers import (
     EVENT_TAG,
@@ -49,13 +49,8 @@ def _json_transactions() -> Iterator[dict[str, Any]]:
 
 
 def _results(path: Path) -> Iterator[dict[str, Any]]:
-    text = path.read_text()
     try:
-        payload = json.loads(text)
-    except ValueError:
-        payload = json.loads("[" + text.strip().rstrip(",") + "]")
-    try:
-        txs = load_transactions(payload)
+        txs = load_transactions(decode_payload(path.read_bytes()))
     except MalformedPayload:
         return
     for tx in txs:
