@@ -240,3 +240,46 @@ def test_bulk_and_line_by_line_readers_agree(
     # what only the line reader can number exactly goes to it
     for odd in ('a,b\n"1",2\n', "a,b\n1,2\n\n3,4\n", "a,a\n1,2\n", "a,b\n1\n"):
         assert datafile._read_csv_bulk(write_csv(tmp_path / "odd.csv", odd)) is None
+
+
+def test_one_pass_times_are_the_cell_by_cell_times(tmp_path: Path) -> None:
+    from engine.learning import datafile
+
+    columns = {
+        "epoch": [str(T1_EPOCH), f"{T1_EPOCH}.25", str(T1_EPOCH + 60)],
+        "iso": [T1, "2026-03-01T13:00:00+02:00", "2026-03-01T12:30:00Z"],
+        # one cell reads as a number (epoch seconds, as _parse_time reads it), the rest ISO
+        "mixed": [T1, "20260301", "2026-03-01 13:00"],
+    }
+    for name, cells in columns.items():
+        body = "signal_time,entry_mcap,max_mcap\n" + "".join(f"{c},1,2\n" for c in cells)
+        path = write_csv(tmp_path / f"{name}.csv", body)
+        fast, _ = load_dataset(path)
+        expected = sorted(datafile._parse_time(c) for c in cells)  # type: ignore[type-var]
+        assert fast.ts == expected, name
+    # 20,260,301 s = 234 days + 42,701 s: 1970-08-23 11:51:41
+    first = datetime(1970, 8, 23, 11, 51, 41, tzinfo=UTC)
+    assert load_dataset(tmp_path / "mixed.csv")[0].ts[0] == first
+    # a file already in time order keeps its rows (no copy); one out of order is sorted
+    assert load_dataset(tmp_path / "epoch.csv")[0].mints == ["2", "3", "4"]
+    assert load_dataset(tmp_path / "iso.csv")[0].mints == ["3", "2", "4"]  # 11:00Z, 12:00, 12:30
+    with pytest.raises(DataFileError, match="column signal_time, line 3: is empty"):
+        load_dataset(
+            write_csv(tmp_path / "gap.csv", "signal_time,entry_mcap,max_mcap\n1,1,1\n,1,1\n")
+        )
+
+
+def test_the_field_count_is_checked_in_every_piece_of_a_large_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.learning import datafile
+
+    monkeypatch.setattr(datafile, "_CHECK_CHUNK", 16)  # a piece of the file is ~2 records
+    good = "signal_time,entry_mcap,max_mcap\n" + "".join(f"{i},1,2\n" for i in range(1, 40))
+    assert datafile._plain_records(good.encode()) == 39
+    path = write_csv(tmp_path / "good.csv", good)
+    assert len(load_dataset(path)[0]) == 39
+    bad = good + "40,1\n" + "41,1,2\n"  # one short record near the end: the line reader names it
+    assert datafile._plain_records(bad.encode()) is None
+    with pytest.raises(DataFileError, match="line 41 has 2 fields, the header has 3"):
+        load_dataset(write_csv(tmp_path / "bad.csv", bad))
