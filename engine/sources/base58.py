@@ -6,8 +6,7 @@ number depends on the length (see ``_SHORT``)."""
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from functools import lru_cache
 
 __all__ = ["ALPHABET", "b58decode", "b58encode", "b58int", "is_base58"]
 
@@ -57,7 +56,7 @@ def b58int(text: str) -> int:
         bad = next(char for char in text if char not in _INDEX)
         raise ValueError(f"{bad!r} is not a base58 character")
     if len(digits) > _SHORT:
-        return _lanes_value(digits) if len(digits) <= _LANES else _chunks_value(digits)
+        return _lanes_value(digits)
     number = 0  # Horner: one multiply-add per digit
     for digit in digits:
         number = number * 58 + digit
@@ -69,13 +68,11 @@ def is_base58(text: str) -> bool:
     return text.isascii() and 58 not in text.encode().translate(_DIGITS)
 
 
-# How a run of digits becomes its number, by length (each the fastest there, measured with
-# bench/bench_parser.py and timeit on 12 to 569 digits): Horner up to ``_SHORT`` digits (a
-# token transfer's 12), lanes up to ``_LANES`` (a System transfer's 16, a CreateAccount's 70,
-# most events' 136-319), numpy's chunks above (the 368-416-byte PumpSwap events).
+# How a run of digits becomes its number, by length: Horner up to ``_SHORT`` digits (a token
+# transfer's 12), lanes above (a System transfer's 16, a CreateAccount's 70, events' 136-569).
+# (numpy's 10-digit chunks, once used above 400 digits, were no faster there in the parser's
+# bench, and far slower on a hostile 100 KB text: one way fewer.)
 _SHORT = 12
-_LANES = 400
-_CHUNK_BASE = 58**10
 
 
 def _lanes_value(digits: bytes) -> int:
@@ -93,7 +90,7 @@ def _lanes_value(digits: bytes) -> int:
     return number
 
 
-@cache
+@lru_cache(maxsize=16)  # sizes are powers of two: every real length, not a hostile one's
 def _lane_steps(size: int) -> tuple[tuple[int, int, int], ...]:
     """For ``size`` (a power of two) digits: each step's lane width in bits, 2**width - base,
     and the mask of the low half of every lane of twice the width."""
@@ -101,31 +98,11 @@ def _lane_steps(size: int) -> tuple[tuple[int, int, int], ...]:
     width, base, bits = 8, 58, 8 * size
     while width < bits:
         lane = 2 * width
-        mask = sum(((1 << width) - 1) << (lane * at) for at in range(bits // lane))
+        half = width // 8  # bytes: each lane is `half` zero bytes, then `half` 0xff bytes
+        mask = int.from_bytes((bytes(half) + b"\xff" * half) * (bits // lane), "big")
         steps.append((width, (1 << width) - base, mask))
         width, base = lane, base * base
     return tuple(steps)
-
-
-def _chunks_value(digits: bytes) -> int:
-    """Cut into 10-digit chunks whose values numpy computes in one product (58**10 < 2**63),
-    joined by one multiply-add per chunk."""
-    import numpy as np  # here, not at import: the CLI's start stays light
-
-    pad = -len(digits) % 10
-    rows = np.frombuffer(bytes(pad) + digits, dtype=np.uint8).reshape(-1, 10)
-    number = 0
-    for chunk in (rows @ _chunk_weights()).tolist():
-        number = number * _CHUNK_BASE + chunk
-    return number
-
-
-@cache
-def _chunk_weights() -> Any:
-    """58**9 ... 58**0 as int64: a row of 10 digits times these is the chunk's value."""
-    import numpy as np
-
-    return np.array([58**k for k in range(9, -1, -1)], dtype=np.int64)
 
 
 _STEPS_16 = _lane_steps(16)  # up to 16 digits: a transfer's data

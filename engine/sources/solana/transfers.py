@@ -271,7 +271,24 @@ def _read_system(
             lamports = _le_u64(number)
             tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call))
             return
-    _system_move(tree, accounts, _data(raw, tree.signature), call)
+    data = _TOKEN_ACCOUNT_CREATES.get(raw) if size == _CREATE_TEXT else None
+    if data is None:
+        data = _data(raw, tree.signature)
+        if size == _CREATE_TEXT and data[20:] in _TOKEN_PROGRAM_KEYS:
+            if len(_TOKEN_ACCOUNT_CREATES) < _CREATES_KEPT:
+                _TOKEN_ACCOUNT_CREATES[raw] = data
+    _system_move(tree, accounts, data, call)
+
+
+# A CreateAccount of a token account (u32 tag 0, u64 lamports, u64 space, the token program as
+# owner: 52 bytes, 70 base58 characters) writes the same data in every transaction that opens
+# one, the rent-exempt minimum for the same size (41 of the 49 CreateAccounts of the fixtures:
+# 2,039,280 lamports for 165 bytes): each such text is decoded once. Other CreateAccounts (a
+# mint, a pool, a curve) differ from one transaction to the next and are decoded every time.
+_CREATE_TEXT = 70
+_CREATES_KEPT = 64  # distinct texts kept (a size and a rent each; a hostile stream fills it once)
+_TOKEN_ACCOUNT_CREATES: dict[str, bytes] = {}
+_TOKEN_PROGRAM_KEYS = frozenset(b58decode(p) for p in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM))
 
 
 def _read_token(
@@ -281,25 +298,29 @@ def _read_token(
     if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
         _parsed_move(tree, program, parsed, call, tree.signature)
         return
-    accounts = _accounts(instruction, keys, tree.signature)
+    # (the accounts are resolved, and checked, only for the instructions that are read)
     raw = instruction.get("data")
     size = len(raw) if type(raw) is str else -1
     if 0 <= size <= 1 and raw in ALPHABET:
         # no data, or one byte (< 58): its tag alone ("2" = InitializeAccount; "A"
         # CloseAccount, "J" SyncNative, "P" InitializeImmutableOwner are not read)
-        if raw == "2" and len(accounts) >= 3:
-            tree.accounts[accounts[0]] = (accounts[2], accounts[1])
+        if raw == "2":
+            accounts = _accounts(instruction, keys, tree.signature)
+            if len(accounts) >= 3:
+                tree.accounts[accounts[0]] = (accounts[2], accounts[1])
         return
     token_2022 = program == TOKEN_2022_PROGRAM
     if 0 < size <= 13 and raw[0] != "1":  # at most 10 bytes, the first one not 0
         number = _number(raw, tree.signature)
         if number >> 64 == 3:  # Transfer: tag 3, u64 amount (9 bytes)
+            accounts = _accounts(instruction, keys, tree.signature)
             if len(accounts) >= 2:
                 amount = _le_u64(number)
                 move = Move("", amount, accounts[0], accounts[1], call, False, False, token_2022)
                 tree.moves.append(move)
             return
         if number >> 72 == 12:  # TransferChecked: tag 12, u64 amount, u8 decimals (10 bytes)
+            accounts = _accounts(instruction, keys, tree.signature)
             if len(accounts) >= 3:
                 amount = _le_u64(number >> 8)
                 source, dest = accounts[0], accounts[2]
@@ -307,11 +328,11 @@ def _read_token(
                 tree.moves.append(move)
             return
         data = number.to_bytes((number.bit_length() + 7) // 8, "big")  # e.g. GetAccountDataSize
-    elif size == 45 and parent >= 0 and _ata_initialised(tree, raw, parent, accounts):
+    elif size == 45 and parent >= 0 and _ata_initialised(tree, instruction, raw, parent, keys):
         return
     else:
         data = _data(raw, tree.signature)
-    _token_move(tree, accounts, data, call, token_2022)
+    _token_move(tree, instruction, keys, data, call, token_2022)
 
 
 def _number(raw: str, signature: str) -> int:
@@ -322,7 +343,7 @@ def _number(raw: str, signature: str) -> int:
         raise MalformedPayload(f"transaction {signature}: instruction data: {exc}") from None
 
 
-def _ata_initialised(tree: Tree, raw: Any, parent: int, accounts: list[str]) -> bool:
+def _ata_initialised(tree: Tree, instruction: Any, raw: str, parent: int, keys: Any) -> bool:
     """Whether this is the ``InitializeAccount3`` by which an Associated Token Account
     ``Create`` initialises its account: the owner it writes is the ``Create``'s wallet, already
     recorded (solana-program/associated-token-account, program/src/processor.rs:
@@ -331,9 +352,10 @@ def _ata_initialised(tree: Tree, raw: Any, parent: int, accounts: list[str]) -> 
     checks it on every fixture), so its 33 bytes are checked as base58 and not decoded. The 45
     characters between ``_INIT3_LOW`` and ``_INIT3_HIGH`` are exactly the 33-byte data that
     start with tag 18 (base58 strings of one length sort like the numbers they write)."""
-    if not _INIT3_LOW <= raw < _INIT3_HIGH:  # raw: 45 characters
-        return False
-    if tree.programs[parent] != ATA_PROGRAM or len(accounts) < 2:
+    if not _INIT3_LOW <= raw < _INIT3_HIGH or tree.programs[parent] != ATA_PROGRAM:
+        return False  # (raw: 45 characters)
+    accounts = _accounts(instruction, keys, tree.signature)
+    if len(accounts) < 2:
         return False
     known = tree.accounts.get(accounts[0])
     if known is None or known[1] != accounts[1]:
@@ -441,10 +463,13 @@ def _system_move(tree: Tree, accounts: list[str], data: bytes, call: int) -> Non
             tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call, True))
 
 
-def _token_move(tree: Tree, accounts: list[str], data: bytes, call: int, token_2022: bool) -> None:
-    if not data:
-        return
+def _token_move(
+    tree: Tree, instruction: Any, keys: Any, data: bytes, call: int, token_2022: bool
+) -> None:
+    if not data or data[0] not in _TOKEN_TAGS_READ:
+        return  # e.g. CloseAccount, SyncNative, GetAccountDataSize: nothing read, nor its accounts
     tag = data[0]
+    accounts = _accounts(instruction, keys, tree.signature)
     if tag == 3 and len(accounts) >= 2 and len(data) >= 9:  # Transfer
         amount = _U64.unpack_from(data, 1)[0]
         tree.moves.append(Move("", amount, accounts[0], accounts[1], call, token_2022=token_2022))
@@ -457,6 +482,9 @@ def _token_move(tree: Tree, accounts: list[str], data: bytes, call: int, token_2
         tree.accounts[accounts[0]] = (accounts[2], accounts[1])
     elif tag in (16, 18) and len(accounts) >= 2 and len(data) >= 33:  # InitializeAccount2/3
         tree.accounts[accounts[0]] = (b58encode(data[1:33]), accounts[1])
+
+
+_TOKEN_TAGS_READ = frozenset({1, 3, 12, 16, 18})  # the tags ``_token_move`` reads
 
 
 def _parsed_move(

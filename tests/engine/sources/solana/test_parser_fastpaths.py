@@ -1,17 +1,19 @@
 """The parser's shortcuts (issue 10's throughput) give what the plain decoding gives, on every
 real instruction of the fixtures.
 
-* base58: three ways from digits to a number (Horner, lanes, numpy chunks, by length), each
+* base58: two ways from digits to a number (Horner, lanes, by length), each
   checked against the definition (sum of digit x 58**position, a zero byte per leading "1").
 * Token ``Transfer``/``TransferChecked`` and System ``Transfer`` are read from the number their
   data writes; the move must be the one the general decoder makes from the bytes.
 * An Associated Token Account ``Create``'s ``InitializeAccount3`` is not decoded: the owner it
   writes must be the ``Create``'s wallet in every fixture (the ATA program's processor.rs).
 * Events too short for the fields read are left out without being decoded.
+* A token account's ``CreateAccount`` text is decoded once and kept; no other one is kept.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import pytest
 
 from engine.errors import MalformedPayload
 from engine.sources.base58 import ALPHABET, b58decode, b58encode, b58int, is_base58
-from engine.sources.solana import load_transactions, parse_transaction
+from engine.sources.solana import load_transactions, parse_transaction, transfers
 from engine.sources.solana.envelopes import decode_payload
 from engine.sources.solana.programs import PUMPFUN_PROGRAM as PUMP
 from engine.sources.solana.transfers import (
@@ -99,8 +101,8 @@ def _by_definition(text: str) -> bytes:
 def test_base58_every_fixture_data_decodes_as_the_definition() -> None:
     texts = _data_texts()
     lengths = {len(text) for text in texts}
-    # every way is exercised: Horner (<= 12 digits), lanes (13-400), numpy chunks (> 400)
-    assert min(lengths) <= 12 and any(13 <= n <= 400 for n in lengths) and max(lengths) > 400
+    # both ways are exercised: Horner (<= 12 digits), lanes (above: 16 to 569 here)
+    assert min(lengths) <= 12 and 16 in lengths and max(lengths) > 512
     for text in texts:
         data = b58decode(text)
         assert data == _by_definition(text), text
@@ -141,7 +143,7 @@ def test_transfers_read_from_the_number_are_the_decoded_moves() -> None:
                 _system_move(plain, accounts, data, 0)
             else:
                 _read_token(fast, instruction, program, -1, 0, keys)
-                _token_move(plain, accounts, data, 0, program == TOKEN_2022)
+                _token_move(plain, instruction, keys, data, 0, program == TOKEN_2022)
             assert fast.moves == plain.moves, instruction
             assert fast.accounts == plain.accounts, instruction
             seen[len(instruction["data"])] = seen.get(len(instruction["data"]), 0) + 1
@@ -210,3 +212,33 @@ def test_shortest_text_is_the_shortest_that_writes_that_many_bytes(size: int) ->
     assert len(b58encode(smallest)) == _shortest_text(size)
     largest = "z" * (_shortest_text(size) - 1)  # the largest number one character shorter
     assert len(b58decode(largest)) < size
+
+
+def test_only_token_account_creations_are_decoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transfers, "_TOKEN_ACCOUNT_CREATES", {})
+    creates: dict[str, bytes] = {}
+    for tx in _json_transactions():
+        for program, instruction, keys in _instructions(tx):
+            data = instruction["data"]
+            if program == SYSTEM and type(data) is str and len(data) == 70:
+                creates[data] = b58decode(data)
+                _read_system(_tree(), instruction, program, 0, 0, keys)
+    kept = transfers._TOKEN_ACCOUNT_CREATES
+    owners = {TOKEN: b58decode(TOKEN), TOKEN_2022: b58decode(TOKEN_2022)}
+    assert kept and all(creates[text] == data for text, data in kept.items())
+    assert {data[20:] for data in kept.values()} <= set(owners.values())
+    others = [d for d in creates.values() if d[20:] not in owners.values()]
+    assert others and not any(d in kept.values() for d in others)  # a mint, a pool: not kept
+    # the ATA's account: CreateAccount (tag 0), 2,039,280 lamports, 165 bytes, the Token program
+    ata = struct.pack("<IQQ", 0, 2_039_280, 165) + owners[TOKEN]
+    assert ata in kept.values()
+
+
+@pytest.mark.parametrize("size", [1, 31, 32, 33, 200, 1232, 2048])
+def test_base58_lanes_are_the_definition_at_every_size(size: int) -> None:
+    # random bytes of the sizes around the lanes' powers of two, up to a 2 KiB one
+    data = bytes((7 * i * i + 3 * i + size) % 256 for i in range(size))
+    for sample in (data, b"\0\0" + data, data + b"\0"):
+        text = b58encode(sample)
+        assert _by_definition(text) == sample
+        assert b58decode(text) == sample
