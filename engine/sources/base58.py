@@ -90,7 +90,7 @@ def _lanes_value(digits: bytes) -> int:
     return number
 
 
-@lru_cache(maxsize=16)  # sizes are powers of two: every real length, not a hostile one's
+@lru_cache(maxsize=16)  # powers of two: 16 sizes cover every real data; odd ones do not pile up
 def _lane_steps(size: int) -> tuple[tuple[int, int, int], ...]:
     """For ``size`` (a power of two) digits: each step's lane width in bits, 2**width - base,
     and the mask of the low half of every lane of twice the width."""

@@ -286,7 +286,7 @@ def _read_system(
 # 2,039,280 lamports for 165 bytes): each such text is decoded once. Other CreateAccounts (a
 # mint, a pool, a curve) differ from one transaction to the next and are decoded every time.
 _CREATE_TEXT = 70
-_CREATES_KEPT = 64  # distinct texts kept (a size and a rent each; a hostile stream fills it once)
+_CREATES_KEPT = 64  # texts kept, one per size and rent; once full, a stream of odd ones adds none
 _TOKEN_ACCOUNT_CREATES: dict[str, bytes] = {}
 _TOKEN_PROGRAM_KEYS = frozenset(b58decode(p) for p in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM))
 

@@ -242,3 +242,30 @@ def test_base58_lanes_are_the_definition_at_every_size(size: int) -> None:
         text = b58encode(sample)
         assert _by_definition(text) == sample
         assert b58decode(text) == sample
+
+
+def test_accounts_are_checked_where_they_are_read() -> None:
+    def first_with(data_length: int | None, data: str | None = None) -> dict[str, Any]:
+        return next(
+            tx
+            for tx in _json_transactions()
+            if any(
+                program == TOKEN
+                and (len(i["data"]) == data_length if data is None else i["data"] == data)
+                for program, i, _ in _instructions(tx)
+            )
+        )
+
+    transfer = first_with(12)  # a Token Transfer: its two accounts are read
+    for program, instruction, _ in _instructions(transfer):
+        if program == TOKEN and len(instruction["data"]) == 12:
+            instruction["accounts"][0] = 999
+    with pytest.raises(MalformedPayload, match="instruction account 999 is not one of the"):
+        parse_transaction(transfer)
+    # a CloseAccount ("A") is not read: its accounts are not resolved, the trades are the same
+    close = first_with(None, "A")
+    trades = parse_transaction(close)
+    for program, instruction, _ in _instructions(close):
+        if program == TOKEN and instruction["data"] == "A":
+            instruction["accounts"] = [999, -1]
+    assert trades and parse_transaction(close) == trades
