@@ -16,6 +16,7 @@ from engine.learning import modelops
 from engine.learning.datafile import load_dataset, load_features
 from engine.signals.features import FEATURE_NAMES
 from engine.signals.scoring import extra_features
+from engine.views import TrainReport
 from ml.metrics import log_loss
 from ml.outcome import OutcomeModel
 from ml.prior import class_frequencies
@@ -44,6 +45,19 @@ def labeled_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
     )
 
 
+def promoted_champion(directory: Path) -> tuple[Registry, TrainReport, Path]:
+    """A registry in ``directory`` whose champion was trained on ``labeled_frame()`` (written to
+    ``directory / "signals.csv"``), its report and that file."""
+    data = directory / "signals.csv"
+    labeled_frame().to_csv(data, index=False)
+    registry = Registry(directory / "models")
+    report = modelops.train_from_file(
+        registry, data, holdout_fraction=0.2, min_gain=0.002, params=FAST
+    ).report
+    assert report.promoted, report.reason  # x_alpha carries the signal: it beats the prior
+    return registry, report, data
+
+
 def test_x_columns_and_entry_mcap_are_features(tmp_path: Path) -> None:
     path = tmp_path / "signals.csv"
     labeled_frame().to_csv(path, index=False)
@@ -56,13 +70,7 @@ def test_x_columns_and_entry_mcap_are_features(tmp_path: Path) -> None:
 
 
 def test_a_model_with_x_columns_records_them_and_refuses_files_without(tmp_path: Path) -> None:
-    data = tmp_path / "signals.csv"
-    labeled_frame().to_csv(data, index=False)
-    registry = Registry(tmp_path / "models")
-    report = modelops.train_from_file(
-        registry, data, holdout_fraction=0.2, min_gain=0.002, params=FAST
-    ).report
-    assert report.promoted, report.reason  # x_alpha carries the signal: it beats the prior
+    registry, report, data = promoted_champion(tmp_path)
     info = registry.get(report.version)
     sidecar = json.loads((info.path / "model.json").read_text(encoding="utf-8"))
     assert sidecar["feature_names"][-2:] == ["x_alpha", "x_beta"]
@@ -118,13 +126,7 @@ def test_predictions_keep_odd_ids_and_every_bit_of_each_probability(tmp_path: Pa
     given (a comma, a quote, a non-ASCII name) and the model's own float64 probabilities."""
     import csv
 
-    data = tmp_path / "signals.csv"
-    labeled_frame().to_csv(data, index=False)
-    registry = Registry(tmp_path / "models")
-    report = modelops.train_from_file(
-        registry, data, holdout_fraction=0.2, min_gain=0.002, params=FAST
-    ).report
-    assert report.promoted, report.reason
+    registry, report, _ = promoted_champion(tmp_path)
     ids = ["plain", "with,comma", 'say "moon"', "ünïcode 🚀"]
     rows = labeled_frame().iloc[:4].drop(columns=["entry_mcap", "max_mcap", "signal_time"])
     rows.insert(0, "id", ids)

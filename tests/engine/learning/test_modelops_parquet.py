@@ -17,7 +17,7 @@ from engine.learning import modelops
 from engine.learning.datafile import load_features
 from ml.outcome import OutcomeModel
 from ml.registry import Registry
-from tests.engine.learning.test_modelops_extras import FAST, labeled_frame
+from tests.engine.learning.test_modelops_extras import labeled_frame, promoted_champion
 
 FLOATS = list(modelops.PROBABILITY_COLUMNS)
 
@@ -25,13 +25,7 @@ FLOATS = list(modelops.PROBABILITY_COLUMNS)
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Registry, str, Path]:
     tmp = tmp_path_factory.mktemp("parquet")
-    data = tmp / "signals.csv"
-    labeled_frame().to_csv(data, index=False)
-    registry = Registry(tmp / "models")
-    report = modelops.train_from_file(
-        registry, data, holdout_fraction=0.2, min_gain=0.002, params=FAST
-    ).report
-    assert report.promoted, report.reason
+    registry, report, _ = promoted_champion(tmp)
     rows = labeled_frame(n=50, seed=3).drop(columns=["entry_mcap", "max_mcap", "signal_time"])
     rows.insert(0, "id", [f"token {i}, #{i}" for i in range(len(rows))])
     src = tmp / "new.csv"
