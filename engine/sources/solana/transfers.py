@@ -135,6 +135,7 @@ def read_tree(
     # bound once: the loop below runs for every instruction of every transaction
     add_program, add_parent, add_call = tree.programs.append, tree.parents.append, calls.append
     add_start, reader_of, infra = tree.starts.append, _READERS.get, INFRA_PROGRAMS
+    movers = _MOVER_PROGRAMS
     n = len(keys)
     position = -1
     for top, instruction in enumerate(instructions):
@@ -171,8 +172,14 @@ def read_tree(
             heights.append(height)
             opened.append(position)
             reader = reader_of(program)
-            if reader is not None:
-                reader(tree, current, program, parent, call, listed)
+            if reader is None:
+                continue
+            if program in movers:  # what a jsonParsed node decoded is read as it says
+                parsed = current.get("parsed")
+                if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
+                    _parsed_move(tree, program, parsed, call, signature)
+                    continue
+            reader(tree, current, program, parent, call, listed)
     _index_moves(tree, mints or {})
     return tree
 
@@ -248,9 +255,10 @@ def _program(instruction: Any, keys: list[str], signature: str) -> str:
 # Associated Token Account instructions (the movements and token-account facts above), and, when
 # a swap reads them, the events of a self-invocation of an ``EVENT_PROGRAMS`` program. Compute
 # Budget's data is never read, nor any other program's. Each takes (tree, instruction, program,
-# parent, call, keys: None for a ``jsonParsed`` instruction). A ``jsonParsed`` instruction
-# that the node parsed (``parsed`` an object) is read from what the data says; otherwise its
-# accounts are resolved (and checked) and its data decoded where it is read. The common data
+# parent, call, keys: None for a ``jsonParsed`` instruction). A System, Token or ATA
+# instruction that the node parsed (``parsed`` an object) is read from what the data says, by
+# ``read_tree`` itself (``_MOVER_PROGRAMS``); otherwise its reader resolves (and checks) its
+# accounts and decodes its data where they are read. The common data
 # are read from the number their base58 writes, without the bytes: a Token ``Transfer`` is 12
 # characters (9 bytes), ``TransferChecked`` 13 (10), a System ``Transfer`` 16 (12).
 
@@ -258,10 +266,6 @@ def _program(instruction: Any, keys: list[str], signature: str) -> str:
 def _read_system(
     tree: Tree, instruction: Any, program: str, parent: int, call: int, keys: Any
 ) -> None:
-    parsed = instruction.get("parsed")
-    if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
-        _parsed_move(tree, program, parsed, call, tree.signature)
-        return
     accounts = _accounts(instruction, keys, tree.signature)
     raw = instruction.get("data")
     size = len(raw) if type(raw) is str else -1
@@ -294,10 +298,6 @@ _TOKEN_PROGRAM_KEYS = frozenset(b58decode(p) for p in (TOKEN_PROGRAM, TOKEN_2022
 def _read_token(
     tree: Tree, instruction: Any, program: str, parent: int, call: int, keys: Any
 ) -> None:
-    parsed = instruction.get("parsed")
-    if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
-        _parsed_move(tree, program, parsed, call, tree.signature)
-        return
     # (the accounts are resolved, and checked, only for the instructions that are read)
     raw = instruction.get("data")
     size = len(raw) if type(raw) is str else -1
@@ -366,10 +366,6 @@ def _ata_initialised(tree: Tree, instruction: Any, raw: str, parent: int, keys: 
 def _read_ata(
     tree: Tree, instruction: Any, program: str, parent: int, call: int, keys: Any
 ) -> None:
-    parsed = instruction.get("parsed")
-    if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
-        _parsed_move(tree, program, parsed, call, tree.signature)
-        return
     accounts = _accounts(instruction, keys, tree.signature)
     raw = instruction.get("data")
     if raw in ("", "1", "2"):  # Create (no data, or tag 0) and CreateIdempotent (tag 1)
@@ -399,6 +395,9 @@ def _read_event(
         tree.events.setdefault(parent, []).append(instruction.get("data"))  # maybe an event
 
 
+# The programs whose jsonParsed instructions ``read_tree`` reads by ``_parsed_move``; their
+# readers (below) read the rest: the instructions a node gave as data and accounts.
+_MOVER_PROGRAMS = frozenset({SYSTEM_PROGRAM, TOKEN_PROGRAM, TOKEN_2022_PROGRAM, ATA_PROGRAM})
 _Reader = Callable[[Tree, Any, str, int, int, Any], None]
 _READERS: dict[str, _Reader] = {
     SYSTEM_PROGRAM: _read_system,
