@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Final
+from typing import Final, Literal
 
 import matplotlib.style
 import numpy as np
@@ -23,6 +23,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from ml.classes import CLASSES, N_CLASSES
 
@@ -104,6 +105,30 @@ def set_titles(fig: Figure, ax: Axes, title: str, subtitle: str | None) -> None:
     fig.suptitle(title, x=0.01, ha="left")
     if subtitle:
         ax.set_title(subtitle, loc="left", fontsize=10, fontweight="normal", color=MUTED_COLOR)
+
+
+def pct(rate: float) -> str:
+    """A rate as a percentage: one decimal below 10% ("0.4%"), none above ("62%")."""
+    return f"{rate:.1%}" if rate < 0.1 else f"{rate:.0%}"
+
+
+def rate_axis(
+    ax: Axes, top: float, *, axis: Literal["x", "y"], headroom: float, nbins: int
+) -> None:
+    """A percent ``axis`` from 0 to ``top * headroom`` (the room above ``top`` for the value
+    labels; 1 when ``top`` is not above 0), with about ``nbins`` ticks that stop at 100%."""
+    top = top if top > 0 else 1.0
+    ticks = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(0, min(1.0, top))
+    shown = [t for t in ticks if 0 <= t <= 1.0]
+    formatter = PercentFormatter(1.0, decimals=0 if top > 0.05 else 1)
+    if axis == "x":
+        ax.set_xlim(0, top * headroom)
+        ax.set_xticks(shown)
+        ax.xaxis.set_major_formatter(formatter)
+    else:
+        ax.set_ylim(0, top * headroom)
+        ax.set_yticks(shown)
+        ax.yaxis.set_major_formatter(formatter)
 
 
 def figure_to_png(fig: Figure) -> bytes:

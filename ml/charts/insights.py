@@ -21,7 +21,6 @@ from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from ml.charts.base import (
     BAD_COLOR,
@@ -33,6 +32,8 @@ from ml.charts.base import (
     chart_style,
     new_figure,
     no_data_figure,
+    pct,
+    rate_axis,
     set_titles,
 )
 from ml.classes import BIG_CLASSES, N_CLASSES
@@ -221,7 +222,7 @@ def patterns_figure(
             ax.text(
                 float(high) + right * 0.015,
                 float(y),
-                f"{_pct(float(rate))} · n={p.n:,}",
+                f"{pct(float(rate))} · n={p.n:,}",
                 va="center",
                 fontsize=9,
                 color=MUTED_COLOR,
@@ -304,7 +305,7 @@ def kol_leaderboard_figure(
         )
         for y, value, top, count in zip(positions, estimate, high, counts, strict=True):
             edge = float(top) if math.isfinite(float(top)) else float(value)
-            text = _pct(float(value)) if percent else f"{value:.3g}"
+            text = pct(float(value)) if percent else f"{value:.3g}"
             ax.text(
                 edge + max(right, 1e-9) * 0.015,
                 float(y),
@@ -330,19 +331,9 @@ def kol_leaderboard_figure(
     return fig
 
 
-def _pct(rate: float) -> str:
-    """A rate as a percentage: one decimal below 10% ("0.4%"), none above ("62%")."""
-    return f"{rate:.1%}" if rate < 0.1 else f"{rate:.0%}"
-
-
 def _rate_axis(ax: Axes, right: float) -> None:
-    """A percent x axis from 0 with room right of ``right`` for the value labels; ticks stop
-    at 100%."""
-    right = right if right > 0 else 1.0
-    ax.set_xlim(0, right * 1.3)
-    ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(0, min(1.0, right))
-    ax.set_xticks([t for t in ticks if 0 <= t <= 1.0])
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if right > 0.05 else 1))
+    """A percent x axis from 0 with room right of ``right`` for the value labels."""
+    rate_axis(ax, right, axis="x", headroom=1.3, nbins=6)
 
 
 def _short(name: str, limit: int = 22) -> str:

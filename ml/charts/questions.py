@@ -17,7 +17,6 @@ from typing import Protocol
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from ml.charts.base import (
     BAD_COLOR,
@@ -28,6 +27,8 @@ from ml.charts.base import (
     TEXT_COLOR,
     chart_style,
     new_figure,
+    pct,
+    rate_axis,
     set_titles,
 )
 
@@ -102,21 +103,13 @@ def _panel(ax: Axes, event: str, bands: list[Band], colour: str) -> None:
         ax.text(
             float(x),
             float(hi) + top * 0.03,
-            f"{_pct(float(rate))} · {band.hits}/{band.n:,}",
+            f"{pct(float(rate))} · {band.hits}/{band.n:,}",
             ha="center",
             va="bottom",
             fontsize=9,
             color=MUTED_COLOR,
         )
     ax.set_xticks(positions, labels=[textwrap.fill(b.label, width=18) for b in bands])
-    ax.set_ylim(0, top * 1.25)
-    ticks = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(0, min(1.0, top))
-    ax.set_yticks([t for t in ticks if 0 <= t <= 1.0])
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if top > 0.05 else 1))
+    rate_axis(ax, top, axis="y", headroom=1.25, nbins=5)
     ax.grid(axis="x", visible=False)
     ax.set_ylabel(textwrap.fill(f"share {event}", width=24))
-
-
-def _pct(rate: float) -> str:
-    """A rate as a percentage: one decimal below 10% ("0.4%"), none above ("62%")."""
-    return f"{rate:.1%}" if rate < 0.1 else f"{rate:.0%}"
