@@ -99,7 +99,9 @@ _MAX_DECIMALS = 18
 _U64_DIGITS = len(str(U64_MAX))
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each of the 22 fields through object.__setattr__, which
+# made building a trade ~1 us (4% of the parse) slower. Nothing changes a trade after the parse.
+@dataclass(slots=True)
 class ParsedTrade:
     """One swap of one wallet, as read from one transaction (see the module doc for each
     amount). ``block_time`` is UTC and aware; it and ``slot`` are None when not reported."""

@@ -22,12 +22,12 @@ def router_of(tree: Tree, call: int) -> str | None:
     for program in top_level:
         if program in KEEPER_PROGRAMS:
             return ROUTER_PROGRAMS[program]
-    at = tree.parents[call]
+    at = tree.callers[call]
     while at >= 0:
         name = ROUTER_PROGRAMS.get(tree.programs[at])
         if name is not None:
             return name
-        at = tree.parents[at]
+        at = tree.callers[at]
     for program in top_level:
         name = ROUTER_PROGRAMS.get(program)
         if name is not None:

@@ -97,7 +97,8 @@ class Tree:
     indexes of the movements (see the module doc)."""
 
     programs: list[str] = field(default_factory=list)
-    parents: list[int] = field(default_factory=list)
+    # invocation -> the invocation that called it (-1: none, it is top-level)
+    callers: dict[int, int] = field(default_factory=dict)
     calls: list[int] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # account -> (owner, mint)
@@ -133,7 +134,7 @@ def read_tree(
     tree = Tree(signature=signature)
     calls = tree.calls
     # bound once: the loop below runs for every instruction of every transaction
-    add_program, add_parent, add_call = tree.programs.append, tree.parents.append, calls.append
+    add_program, add_call, callers = tree.programs.append, calls.append, tree.callers
     add_start, reader_of, infra = tree.starts.append, _READERS.get, INFRA_PROGRAMS
     movers = _MOVER_PROGRAMS
     n = len(keys)
@@ -141,18 +142,17 @@ def read_tree(
     for top, instruction in enumerate(instructions):
         add_start(position + 1)
         children = groups.get(top)
-        heights: list[int] = []  # the stack: the heights of the open instructions ...
-        opened: list[int] = []  # ... and their positions
-        height, parent = 1, -1
+        opened: list[int] = []  # the stack: opened[h - 1] is the open instruction of height h
+        parent = caller = -1  # the instruction above it, and that one's invocation
         for current in [instruction, *children] if children else (instruction,):
-            if heights:  # an inner instruction (the top-level one, height 1, stays at [0])
+            if opened:  # an inner instruction (the top-level one, height 1, stays at [0])
                 height = current.get("stackHeight")
                 if type(height) is not int or height < 2:
                     height = 2
-                while heights[-1] >= height:
-                    heights.pop()
-                    opened.pop()
-                parent = opened[-1]
+                if height <= len(opened):  # it closes the open ones of its height and above
+                    del opened[height - 1 :]
+                parent = opened[-1]  # (a height above them all is read as one more)
+                caller = calls[parent]
             position += 1
             index = current.get("programIdIndex")
             if type(index) is int and 0 <= index < n:
@@ -163,23 +163,24 @@ def read_tree(
                 program = named if type(named) is str else _program(current, keys, signature)
                 listed = None
             if program in infra:
-                call = calls[parent] if parent >= 0 else -1
+                call = caller
             else:
                 call = position
+                callers[position] = caller
             add_program(program)
-            add_parent(parent)
             add_call(call)
-            heights.append(height)
             opened.append(position)
             reader = reader_of(program)
             if reader is None:
                 continue
-            if program in movers:  # what a jsonParsed node decoded is read as it says
-                parsed = current.get("parsed")
-                if parsed is not None and (type(parsed) is dict or isinstance(parsed, Mapping)):
-                    _parsed_move(tree, program, parsed, call, signature)
-                    continue
-            reader(tree, current, program, parent, call, listed)
+            if listed is None and program in movers and _parsed_move(tree, program, current, call):
+                continue  # what a jsonParsed node decoded is read as it says
+            try:
+                reader(tree, current, program, parent, call, listed)
+            except ValueError as exc:  # from base58 (``b58int``): a character not in it
+                raise MalformedPayload(
+                    f"transaction {signature}: instruction data: {exc}"
+                ) from None
     _index_moves(tree, mints or {})
     return tree
 
@@ -266,22 +267,27 @@ def _program(instruction: Any, keys: list[str], signature: str) -> str:
 def _read_system(
     tree: Tree, instruction: Any, program: str, parent: int, call: int, keys: Any
 ) -> None:
-    accounts = _accounts(instruction, keys, tree.signature)
     raw = instruction.get("data")
     size = len(raw) if type(raw) is str else -1
-    if size == 16 and raw[0] != "1":  # maybe a Transfer: 12 bytes
-        number = _number(raw, tree.signature)
-        if number >> 64 == _SYSTEM_TRANSFER and len(accounts) >= 2:  # u32 tag 2 (LE), u64
-            lamports = _le_u64(number)
-            tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call))
+    if size == 16 and raw[0] != "1":  # 12 bytes: maybe a Transfer
+        number = b58int(raw)
+        if number >> 64 == _SYSTEM_TRANSFER:  # u32 tag 2 (LE), u64 lamports
+            accounts = _accounts(instruction, keys, tree.signature)
+            if len(accounts) >= 2:
+                lamports = _le_u64(number)
+                tree.moves.append(Move(WSOL_MINT, lamports, accounts[0], accounts[1], call))
             return
-    data = _TOKEN_ACCOUNT_CREATES.get(raw) if size == _CREATE_TEXT else None
-    if data is None:
-        data = _data(raw, tree.signature)
-        if size == _CREATE_TEXT and data[20:] in _TOKEN_PROGRAM_KEYS:
-            if len(_TOKEN_ACCOUNT_CREATES) < _CREATES_KEPT:
-                _TOKEN_ACCOUNT_CREATES[raw] = data
-    _system_move(tree, accounts, data, call)
+        data = number.to_bytes((number.bit_length() + 7) // 8, "big")  # e.g. Allocate
+    else:
+        kept = _TOKEN_ACCOUNT_CREATES.get(raw) if size == _CREATE_TEXT else None
+        if kept is not None:
+            data = kept
+        else:
+            data = _data(raw, tree.signature)
+            if size == _CREATE_TEXT and data[20:] in _TOKEN_PROGRAM_KEYS:
+                if len(_TOKEN_ACCOUNT_CREATES) < _CREATES_KEPT:
+                    _TOKEN_ACCOUNT_CREATES[raw] = data
+    _system_move(tree, _accounts(instruction, keys, tree.signature), data, call)
 
 
 # A CreateAccount of a token account (u32 tag 0, u64 lamports, u64 space, the token program as
@@ -311,7 +317,7 @@ def _read_token(
         return
     token_2022 = program == TOKEN_2022_PROGRAM
     if 0 < size <= 13 and raw[0] != "1":  # at most 10 bytes, the first one not 0
-        number = _number(raw, tree.signature)
+        number = b58int(raw)
         if number >> 64 == 3:  # Transfer: tag 3, u64 amount (9 bytes)
             accounts = _accounts(instruction, keys, tree.signature)
             if len(accounts) >= 2:
@@ -333,14 +339,6 @@ def _read_token(
     else:
         data = _data(raw, tree.signature)
     _token_move(tree, instruction, keys, data, call, token_2022)
-
-
-def _number(raw: str, signature: str) -> int:
-    """The number base58 data writes (``_data``'s check and message, without the bytes)."""
-    try:
-        return b58int(raw)
-    except ValueError as exc:
-        raise MalformedPayload(f"transaction {signature}: instruction data: {exc}") from None
 
 
 def _ata_initialised(tree: Tree, instruction: Any, raw: str, parent: int, keys: Any) -> bool:
@@ -486,13 +484,17 @@ def _token_move(
 _TOKEN_TAGS_READ = frozenset({1, 3, 12, 16, 18})  # the tags ``_token_move`` reads
 
 
-def _parsed_move(
-    tree: Tree, program: str, parsed: Mapping[str, Any], call: int, signature: str
-) -> None:
+def _parsed_move(tree: Tree, program: str, instruction: Any, call: int) -> bool:
+    """Read what a ``jsonParsed`` node decoded (``parsed`` an object); False when it gave the
+    data and accounts instead (it did not know the instruction)."""
+    parsed = instruction.get("parsed")
+    if parsed is None or (type(parsed) is not dict and not isinstance(parsed, Mapping)):
+        return False
+    signature = tree.signature
     kind = parsed.get("type")
     info = parsed.get("info")
     if type(info) is not dict and not isinstance(info, Mapping):
-        return
+        return True
     if program == SYSTEM_PROGRAM:
         if kind in ("transfer", "transferWithSeed"):
             tree.moves.append(
@@ -523,6 +525,7 @@ def _parsed_move(
             tree.accounts[info["account"]] = (info["owner"], info["mint"])
     elif program == ATA_PROGRAM and kind in ("create", "createIdempotent"):
         tree.accounts[info["account"]] = (info["wallet"], info["mint"])
+    return True
 
 
 def withhold(tree: Tree, amount_pre: Mapping[str, int], amount_post: Mapping[str, int]) -> None:

@@ -124,7 +124,7 @@ def test_base58_accepts_every_fixture_text() -> None:
 
 
 def _tree() -> Tree:
-    return Tree(programs=["venue"], parents=[-1], calls=[0])
+    return Tree(programs=["venue"], callers={0: -1}, calls=[0])
 
 
 def test_transfers_read_from_the_number_are_the_decoded_moves() -> None:
@@ -201,7 +201,7 @@ def test_events_shorter_than_asked_are_left_out_undecoded() -> None:
         if program == PUMP and b58decode(instruction["data"])[:8] == EVENT_TAG
     ]
     old = next(text for text in texts if len(b58decode(text)) == 137)
-    tree = Tree(programs=[PUMP, PUMP], parents=[-1, 0], calls=[0, 1], events={0: [old]})
+    tree = Tree(programs=[PUMP, PUMP], callers={0: -1, 1: 0}, calls=[0, 1], events={0: [old]})
     assert events_of(tree, 0) == [b58decode(old)[8:]]
     assert events_of(tree, 0, 8 + 8 + 217) == []
 
