@@ -321,9 +321,9 @@ def _balances(
                 type(at) is int
                 and 0 <= at < n
                 and type(amount) is str
-                and 0 < len(amount) <= _U64_DIGITS
-                and amount.isascii()
+                and len(amount) < _U64_DIGITS  # (19 digits are below U64_MAX; isdigit: not "")
                 and amount.isdigit()
+                and amount.isascii()
                 and type(mint) is str
                 and type(decimals) is int
                 and 0 <= decimals <= _MAX_DECIMALS
@@ -331,8 +331,6 @@ def _balances(
                 at, mint, value, decimals = _token_balance(balance, n, name, signature)
             else:
                 value = int(amount)
-                if value > U64_MAX:
-                    raw_amount(amount, f"{name} amount", signature)  # raises, naming the field
             account = keys[at]
             owner = balance.get("owner")
             if type(owner) is str:

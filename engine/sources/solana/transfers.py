@@ -187,14 +187,15 @@ def read_tree(
 
 def _index_moves(tree: Tree, mints: Mapping[str, str]) -> None:
     """The moves' missing mints, their router level, and the indexes of the module doc."""
-    programs, by_call = tree.programs, tree.by_call
+    programs, by_call, known = tree.programs, tree.by_call, tree.accounts
     moves = tree.moves
     for at, move in enumerate(moves):
         if not move.asset:  # a plain Transfer names no mint: take its accounts'
             source, dest = move.source, move.dest
+            of_source, of_dest = known.get(source), known.get(dest)
             move.asset = (
-                _mint_of(tree, source)
-                or _mint_of(tree, dest)
+                (of_source and of_source[1])
+                or (of_dest and of_dest[1])
                 or mints.get(source)
                 or mints.get(dest)
                 or ""
@@ -227,11 +228,6 @@ def _shortest_text(size: int) -> int:
     while ((58**chars - 1).bit_length() + 7) // 8 < size:
         chars += 1
     return chars
-
-
-def _mint_of(tree: Tree, account: str) -> str:
-    info = tree.accounts.get(account)
-    return info[1] if info else ""
 
 
 def _program(instruction: Any, keys: list[str], signature: str) -> str:
