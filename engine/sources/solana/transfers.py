@@ -275,25 +275,28 @@ def _read_system(
             return
         data = number.to_bytes((number.bit_length() + 7) // 8, "big")  # e.g. Allocate
     else:
-        kept = _TOKEN_ACCOUNT_CREATES.get(raw) if size == _CREATE_TEXT else None
-        if kept is not None:
-            data = kept
-        else:
-            data = _data(raw, tree.signature)
-            if size == _CREATE_TEXT and data[20:] in _TOKEN_PROGRAM_KEYS:
-                if len(_TOKEN_ACCOUNT_CREATES) < _CREATES_KEPT:
-                    _TOKEN_ACCOUNT_CREATES[raw] = data
+        funded = _TOKEN_ACCOUNT_CREATES.get(raw) if size == _CREATE_TEXT else None
+        if funded is not None:  # a token account's CreateAccount, read before
+            accounts = _accounts(instruction, keys, tree.signature)
+            if len(accounts) >= 2:
+                tree.moves.append(Move(WSOL_MINT, funded, accounts[0], accounts[1], call, True))
+            return
+        data = _data(raw, tree.signature)
+        if size == _CREATE_TEXT and data[:4] == bytes(4) and data[20:] in _TOKEN_PROGRAM_KEYS:
+            if len(_TOKEN_ACCOUNT_CREATES) < _CREATES_KEPT:
+                _TOKEN_ACCOUNT_CREATES[raw] = _U64.unpack_from(data, 4)[0]
     _system_move(tree, _accounts(instruction, keys, tree.signature), data, call)
 
 
 # A CreateAccount of a token account (u32 tag 0, u64 lamports, u64 space, the token program as
 # owner: 52 bytes, 70 base58 characters) writes the same data in every transaction that opens
 # one, the rent-exempt minimum for the same size (41 of the 49 CreateAccounts of the fixtures:
-# 2,039,280 lamports for 165 bytes): each such text is decoded once. Other CreateAccounts (a
-# mint, a pool, a curve) differ from one transaction to the next and are decoded every time.
+# 2,039,280 lamports for 165 bytes): each such text is decoded once, and its lamports kept.
+# Other CreateAccounts (a mint, a pool, a curve) differ from one transaction to the next and
+# are decoded every time.
 _CREATE_TEXT = 70
 _CREATES_KEPT = 64  # texts kept, one per size and rent; once full, a stream of odd ones adds none
-_TOKEN_ACCOUNT_CREATES: dict[str, bytes] = {}
+_TOKEN_ACCOUNT_CREATES: dict[str, int] = {}  # text -> its lamports
 _TOKEN_PROGRAM_KEYS = frozenset(b58decode(p) for p in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM))
 
 
