@@ -15,14 +15,23 @@ median slice is printed, with the other two. Two groups:
   decodes the wire message (``wire``: base64, then base58 text for every key and signature).
 
 Run: ``.venv/bin/python bench/bench_parser.py [seconds]``.
+
+``--bytecodes`` prints instead the Python bytecodes one parse of each group executes, per
+transaction (``sys.settrace`` with opcode events): a count that a loaded machine does not
+change, for telling apart changes smaller than the ~5% by which two processes' rates differ.
+It is a guide, not the rate: a bytecode's cost ranges from a few nanoseconds to a C call's.
+
+To compare two trees, run each one's bench with ``PYTHONPATH=<that tree>``: the editable
+install otherwise imports the working tree's ``engine`` whichever copy the script is in.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from engine.errors import MalformedPayload
@@ -49,31 +58,71 @@ def _json_parsed(tx: Mapping[str, Any]) -> bool:
     return bool(keys) and isinstance(keys[0], Mapping)
 
 
+def _parse_all(txs: list[Mapping[str, Any]]) -> None:
+    for tx in txs:
+        try:
+            parse_transaction(tx)
+        except MalformedPayload:
+            pass
+
+
 def _rate(txs: list[Mapping[str, Any]], seconds: float) -> float:
     done = 0
     start = time.process_time()
     while time.process_time() - start < seconds:
-        for tx in txs:
-            try:
-                parse_transaction(tx)
-            except MalformedPayload:
-                pass
+        _parse_all(txs)
         done += len(txs)
     return done / (time.process_time() - start)
 
 
-def main(seconds: float = 3.0) -> dict[str, float]:
-    """tx/s for each group (``decoded JSON``, ``base64``), also written to stdout."""
+def _bytecodes(txs: list[Mapping[str, Any]]) -> float:
+    """Bytecodes executed per transaction by one parse of each (after one untraced pass)."""
+    _parse_all(txs)
+    executed = 0
+
+    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., object]:
+        nonlocal executed
+        if event == "call":
+            frame.f_trace_opcodes = True
+            frame.f_trace_lines = False
+        elif event == "opcode":
+            executed += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        _parse_all(txs)
+    finally:
+        sys.settrace(None)
+    return executed / len(txs)
+
+
+def _groups() -> dict[str, list[Mapping[str, Any]]]:
     txs = _transactions()
     decoded = [tx for tx in txs if isinstance(tx["transaction"], Mapping)]
-    groups = {
+    return {
         "decoded JSON": decoded,
         "of it json": [tx for tx in decoded if not _json_parsed(tx)],
         "jsonParsed": [tx for tx in decoded if _json_parsed(tx)],
         "base64": [tx for tx in txs if not isinstance(tx["transaction"], Mapping)],
     }
+
+
+def bytecodes() -> dict[str, float]:
+    """Bytecodes per transaction for each group, also written to stdout."""
+    counts: dict[str, float] = {}
+    for name, group in _groups().items():
+        counts[name] = count = _bytecodes(group)
+        sys.stdout.write(
+            f"{name:>12}: {len(group):3} fixture transactions, {count:,.0f} bytecodes/tx\n"
+        )
+    return counts
+
+
+def main(seconds: float = 3.0) -> dict[str, float]:
+    """tx/s for each group (``decoded JSON``, ``base64``), also written to stdout."""
     rates: dict[str, float] = {}
-    for name, group in groups.items():
+    for name, group in _groups().items():
         _rate(group, 0.5)  # warm-up: the first passes fill the interpreter's caches
         slices = sorted(_rate(group, seconds / 3) for _ in range(3))
         rates[name] = rate = slices[1]
@@ -85,4 +134,7 @@ def main(seconds: float = 3.0) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
+    if sys.argv[1:] == ["--bytecodes"]:
+        bytecodes()
+    else:
+        main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
