@@ -415,14 +415,17 @@ def _accounts(instruction: Any, keys: list[str] | None, signature: str) -> list[
     if keys is None:
         listed: list[str] = instruction.get("accounts") or []
         return listed
-    n = len(keys)
     accounts = []
-    for at in instruction["accounts"]:
-        if type(at) is not int or not 0 <= at < n:
-            raise MalformedPayload(
-                f"transaction {signature}: instruction account {at!r} is not one of the {n}"
-            )
-        accounts.append(keys[at])
+    at = None
+    try:
+        for at in instruction["accounts"]:
+            if type(at) is not int or at < 0:
+                raise IndexError  # (one past the last: ``keys[at]`` raises it)
+            accounts.append(keys[at])
+    except IndexError:
+        raise MalformedPayload(
+            f"transaction {signature}: instruction account {at!r} is not one of the {len(keys)}"
+        ) from None
     return accounts
 
 

@@ -246,6 +246,20 @@ def test_base58_lanes_are_the_definition_at_every_size(size: int) -> None:
         assert b58decode(text) == sample
 
 
+@pytest.mark.parametrize("bad", [999, -1, True, 1.0, "1", None])
+def test_a_bad_account_index_of_a_read_instruction_is_refused(bad: Any) -> None:
+    tx = next(
+        tx
+        for tx in _json_transactions()
+        if any(program == SYSTEM and len(i["data"]) == 16 for program, i, _ in _instructions(tx))
+    )
+    for program, instruction, _ in _instructions(tx):
+        if program == SYSTEM and len(instruction["data"]) == 16:  # a System Transfer
+            instruction["accounts"][1] = bad
+    with pytest.raises(MalformedPayload, match=f"instruction account {bad!r} is not one of the"):
+        parse_transaction(tx)
+
+
 def test_accounts_are_checked_where_they_are_read() -> None:
     def first_with(data_length: int | None, data: str | None = None) -> dict[str, Any]:
         return next(
