@@ -300,8 +300,9 @@ def _balances(
             if not 0 <= value <= U64_MAX:
                 raw_amount(value, name, signature)  # raises, naming the field
     n = len(keys)
-    # account -> its first index (reversed: where a key repeats, the first one is written last)
-    index = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
+    index = dict(zip(keys, range(n), strict=True))  # account -> its index
+    if len(index) < n:  # a key repeats (malformed): its first index, written last
+        index = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
     bal = Balances(keys, pre, post, {}, {}, {}, {}, {}, index)
     owners, mints, decimals_of = bal.owner, bal.mint, bal.decimals
     for name, amounts in (

@@ -188,10 +188,12 @@ def read_tree(
 def _index_moves(tree: Tree, mints: Mapping[str, str]) -> None:
     """The moves' missing mints, their router level, and the indexes of the module doc."""
     programs, by_call, known = tree.programs, tree.by_call, tree.accounts
-    moves = tree.moves
-    for at, move in enumerate(moves):
+    sources: set[str] = set()
+    dests: set[str] = set()
+    add_source, add_dest = sources.add, dests.add
+    for at, move in enumerate(tree.moves):
+        source, dest, call = move.source, move.dest, move.call
         if not move.asset:  # a plain Transfer names no mint: take its accounts'
-            source, dest = move.source, move.dest
             of_source, of_dest = known.get(source), known.get(dest)
             move.asset = (
                 (of_source and of_source[1])
@@ -200,9 +202,11 @@ def _index_moves(tree: Tree, mints: Mapping[str, str]) -> None:
                 or mints.get(dest)
                 or ""
             )
-        move.router_level = move.call < 0 or programs[move.call] in ROUTER_PROGRAMS
-        by_call.setdefault(move.call, []).append(at)
-    tree.transit = {move.source for move in moves} & {move.dest for move in moves}
+        move.router_level = call < 0 or programs[call] in ROUTER_PROGRAMS
+        by_call.setdefault(call, []).append(at)
+        add_source(source)
+        add_dest(dest)
+    tree.transit = sources & dests
 
 
 def events_of(tree: Tree, call: int, min_size: int = 0) -> list[bytes]:
