@@ -57,7 +57,7 @@ import logging
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.errors import MalformedPayload
@@ -222,7 +222,9 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
     if slot is not None:
         slot = _integer(slot, "slot", signature)
     block_time = _block_time(tx.get("blockTime"), signature)
-    fee = raw_amount(_integer(meta["fee"], "fee", signature), "fee", signature)
+    fee = meta["fee"]
+    if type(fee) is not int or not 0 <= fee <= U64_MAX:
+        raw_amount(_integer(fee, "fee", signature), "fee", signature)  # raises, naming it
     fee = fee if fee_payer == wallet else 0
     network = min(fee, LAMPORTS_PER_SIGNATURE * len(transaction["signatures"]))
     costs = wallet_costs(tree, bal, wallet, own, linked, used)
@@ -267,10 +269,15 @@ def _fee_from_balance(
 ) -> None:
     """A curve that paid lamports without a transfer: its venue fee is what it paid minus what
     reached the wallet (the wallet's lamport change with its other costs given back)."""
-    pending = [hop for hop in hops if hop.fee_from_balance]
-    if len(pending) != 1 or len([h for h in hops if h.quote_mint == WSOL_MINT]) != 1:
-        return
-    (hop,) = pending
+    if len(hops) == 1:  # (a hop pending here is quoted in WSOL: the curve's lamports)
+        hop = hops[0]
+        if not hop.fee_from_balance:
+            return
+    else:
+        pending = [hop for hop in hops if hop.fee_from_balance]
+        if len(pending) != 1 or [h.quote_mint for h in hops].count(WSOL_MINT) != 1:
+            return
+        hop = pending[0]
     received = wallet_sol_delta(bal, own) + fee + costs.tips + costs.router_fees + costs.rent
     venue_fee = hop.quote_amount - received
     if 0 < venue_fee < hop.quote_amount:
@@ -445,13 +452,16 @@ def _account_keys(raw: Any, meta: Mapping[str, Any], n_balances: int, signature:
     return keys
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _block_time(value: Any, signature: str) -> datetime | None:
     if value is None:
         return None
     if type(value) is not int:
         raise MalformedPayload(f"transaction {signature}: blockTime is not an integer")
     try:
-        return datetime.fromtimestamp(value, tz=UTC)
+        return _EPOCH + timedelta(0, value)  # (datetime.fromtimestamp(value, UTC), faster)
     except (OverflowError, OSError, ValueError) as exc:
         message = f"transaction {signature}: blockTime {value} is out of range"
         raise MalformedPayload(message) from exc

@@ -17,19 +17,18 @@ __all__ = ["router_of"]
 
 def router_of(tree: Tree, call: int) -> str | None:
     """The router label of the venue invocation at position ``call``, or None."""
-    programs = tree.programs
-    top_level = [programs[at] for at in tree.starts]
-    for program in top_level:
-        if program in KEEPER_PROGRAMS:
-            return ROUTER_PROGRAMS[program]
+    programs, starts = tree.programs, tree.starts
+    for at in starts:
+        if programs[at] in KEEPER_PROGRAMS:
+            return ROUTER_PROGRAMS[programs[at]]
     at = tree.callers[call]
     while at >= 0:
-        name = ROUTER_PROGRAMS.get(tree.programs[at])
+        name = ROUTER_PROGRAMS.get(programs[at])
         if name is not None:
             return name
         at = tree.callers[at]
-    for program in top_level:
-        name = ROUTER_PROGRAMS.get(program)
+    for at in starts:
+        name = ROUTER_PROGRAMS.get(programs[at])
         if name is not None:
             return name
     return None

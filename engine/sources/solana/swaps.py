@@ -114,7 +114,7 @@ def order_owners(tree: Tree, bal: Balances, wallet: str, signers: set[str]) -> s
 
 def wallet_accounts(tree: Tree, bal: Balances, wallet: str, orders: set[str]) -> set[str]:
     """The wallet and the token accounts it owns (those of its filled orders included)."""
-    owners = {wallet} | orders
+    owners = {wallet, *orders}
     accounts = {wallet}
     for account, owner in bal.owner.items():
         if owner in owners:
