@@ -127,7 +127,7 @@ def read_tree(
     whose accounts no instruction of the transaction initialised.
 
     One loop over the instructions in execution order (the parser's hot path: no call per
-    instruction but for the programs whose instructions are read, ``_READERS``)."""
+    instruction but for the programs whose instructions are read, ``_ROLES``)."""
     groups: dict[int, list[Any]] = {}
     for group in inner or ():
         groups[group["index"]] = group["instructions"]
@@ -135,8 +135,7 @@ def read_tree(
     calls = tree.calls
     # bound once: the loop below runs for every instruction of every transaction
     add_program, add_call, callers = tree.programs.append, calls.append, tree.callers
-    add_start, reader_of, infra = tree.starts.append, _READERS.get, INFRA_PROGRAMS
-    movers = _MOVER_PROGRAMS
+    add_start, role_of = tree.starts.append, _ROLES.get
     n = len(keys)
     position = -1
     for top, instruction in enumerate(instructions):
@@ -162,7 +161,8 @@ def read_tree(
                 # (anything but a string: ``_program`` raises, naming the field)
                 program = named if type(named) is str else _program(current, keys, signature)
                 listed = None
-            if program in infra:
+            infra, reader = role_of(program, _INVOCATION)
+            if infra:
                 call = caller
             else:
                 call = position
@@ -170,10 +170,9 @@ def read_tree(
             add_program(program)
             add_call(call)
             opened.append(position)
-            reader = reader_of(program)
             if reader is None:
                 continue
-            if listed is None and program in movers and _parsed_move(tree, program, current, call):
+            if listed is None and infra and _parsed_move(tree, program, current, call):
                 continue  # what a jsonParsed node decoded is read as it says
             try:
                 reader(tree, current, program, parent, call, listed)
@@ -258,9 +257,8 @@ def _program(instruction: Any, keys: list[str], signature: str) -> str:
 # Budget's data is never read, nor any other program's. Each takes (tree, instruction, program,
 # parent, call, keys: None for a ``jsonParsed`` instruction). A System, Token or ATA
 # instruction that the node parsed (``parsed`` an object) is read from what the data says, by
-# ``read_tree`` itself (``_MOVER_PROGRAMS``); otherwise its reader resolves (and checks) its
-# accounts and decodes its data where they are read. The common data
-# are read from the number their base58 writes, without the bytes: a Token ``Transfer`` is 12
+# ``read_tree`` itself (``_parsed_move``, see ``_ROLES``); otherwise its reader resolves (and
+# checks) its accounts and decodes its data where they are read. The common data are read from the number their base58 writes, without the bytes: a Token ``Transfer`` is 12
 # characters (9 bytes), ``TransferChecked`` 13 (10), a System ``Transfer`` 16 (12).
 
 
@@ -396,18 +394,23 @@ def _read_event(
         tree.events.setdefault(parent, []).append(instruction.get("data"))  # maybe an event
 
 
-# The programs whose jsonParsed instructions ``read_tree`` reads by ``_parsed_move``; their
-# readers (below) read the rest: the instructions a node gave as data and accounts.
-_MOVER_PROGRAMS = frozenset({SYSTEM_PROGRAM, TOKEN_PROGRAM, TOKEN_2022_PROGRAM, ATA_PROGRAM})
+# Each program's role in the tree: whether it is infrastructure (no invocation of its own), and
+# its reader. A jsonParsed instruction of an infrastructure program with a reader (System, SPL
+# Token, Token-2022, ATA) is read by ``_parsed_move`` when the node decoded it; the readers read
+# the rest, the instructions given as data and accounts. A program not listed is an invocation
+# whose instructions are not read (``_INVOCATION``).
 _Reader = Callable[[Tree, Any, str, int, int, Any], None]
-_READERS: dict[str, _Reader] = {
-    SYSTEM_PROGRAM: _read_system,
-    TOKEN_PROGRAM: _read_token,
-    TOKEN_2022_PROGRAM: _read_token,
-    ATA_PROGRAM: _read_ata,
-    **dict.fromkeys(KEEPER_PROGRAMS, _read_keeper),
-    **dict.fromkeys(EVENT_PROGRAMS, _read_event),
+_Role = tuple[bool, _Reader | None]
+_ROLES: dict[str, _Role] = {
+    **dict.fromkeys(INFRA_PROGRAMS, (True, None)),  # Compute Budget: never read
+    SYSTEM_PROGRAM: (True, _read_system),
+    TOKEN_PROGRAM: (True, _read_token),
+    TOKEN_2022_PROGRAM: (True, _read_token),
+    ATA_PROGRAM: (True, _read_ata),
+    **dict.fromkeys(KEEPER_PROGRAMS, (False, _read_keeper)),
+    **dict.fromkeys(EVENT_PROGRAMS, (False, _read_event)),
 }
+_INVOCATION: _Role = (False, None)
 # InitializeAccount3: 33 bytes, tag 18 (see ``_ata_initialised``)
 _INIT3_LOW = b58encode(bytes([18]) + bytes(32))
 _INIT3_HIGH = b58encode(bytes([19]) + bytes(32))
