@@ -208,10 +208,12 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
     inner = meta.get("innerInstructions")
     tree = read_tree(message["instructions"], inner, keys, signature, bal.mint)
     withhold(tree, bal.amount_pre, bal.amount_post)
-    signers = _signers(transaction, message, keys)
-    orders = order_owners(tree, bal, wallet, signers)
-    if orders and wallet in signers:
-        return []  # the keeper of a filled order: the trade is the order owner's
+    orders: set[str] = set()
+    if wallet in tree.keeper_accounts:  # listed by a keeper's order instruction
+        signers = _signers(transaction, message, keys)
+        orders = order_owners(tree, bal, wallet, signers)
+        if orders and wallet in signers:
+            return []  # the keeper of a filled order: the trade is the order owner's
     own = wallet_accounts(tree, bal, wallet, orders)
     linked = linked_accounts(tree, own)
     used: set[int] = set()

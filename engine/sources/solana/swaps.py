@@ -341,6 +341,8 @@ def _pumpswap_fees(event: bytes, hop: Hop) -> bool:
 
 
 def _merge(hops: list[Hop]) -> list[Hop]:
+    if len(hops) < 2:
+        return hops
     merged: dict[tuple[int, str, str, str], Hop] = {}
     for hop in hops:
         key = (hop.top, hop.mint, hop.side, hop.quote_mint)
