@@ -298,16 +298,15 @@ def _signers(
 def _balances(
     meta: Mapping[str, Any], keys: list[str], pre: list[Any], post: list[Any], signature: str
 ) -> Balances:
-    for name, values in (("preBalances", pre), ("postBalances", post)):
-        if _all_u64(values):
-            continue  # all u64 integers (checked in C; the loop below names the first that is not)
-        for value in values:
-            if type(value) is not int:
-                raise MalformedPayload(
-                    f"transaction {signature}: lamport balances are not integers"
-                )
-            if not 0 <= value <= U64_MAX:
-                raw_amount(value, name, signature)  # raises, naming the field
+    if not _all_u64(pre + post):  # (checked in C; the loop names the first that is not u64)
+        for name, values in (("preBalances", pre), ("postBalances", post)):
+            for value in values:
+                if type(value) is not int:
+                    raise MalformedPayload(
+                        f"transaction {signature}: lamport balances are not integers"
+                    )
+                if not 0 <= value <= U64_MAX:
+                    raw_amount(value, name, signature)  # raises, naming the field
     n = len(keys)
     index = dict(zip(keys, range(n), strict=True))  # account -> its index
     if len(index) < n:  # a key repeats (malformed): its first index, written last
