@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import logging
 from array import array
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -208,7 +208,7 @@ def _parse(tx: Mapping[str, Any], wallet: str | None) -> list[ParsedTrade]:
     inner = meta.get("innerInstructions")
     tree = read_tree(message["instructions"], inner, keys, signature, bal.mint)
     withhold(tree, bal.amount_pre, bal.amount_post)
-    orders: set[str] = set()
+    orders: Collection[str] = ()
     if wallet in tree.keeper_accounts:  # listed by a keeper's order instruction
         signers = _signers(transaction, message, keys)
         orders = order_owners(tree, bal, wallet, signers)

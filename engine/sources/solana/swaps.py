@@ -26,6 +26,7 @@ events of pump.fun and PumpSwap are read only to itemise fees a transfer cannot 
 from __future__ import annotations
 
 import struct
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from engine.sources.base58 import b58encode
@@ -112,7 +113,7 @@ def order_owners(tree: Tree, bal: Balances, wallet: str, signers: set[str]) -> s
     return orders
 
 
-def wallet_accounts(tree: Tree, bal: Balances, wallet: str, orders: set[str]) -> set[str]:
+def wallet_accounts(tree: Tree, bal: Balances, wallet: str, orders: Collection[str]) -> set[str]:
     """The wallet and the token accounts it owns (those of its filled orders included)."""
     owners = {wallet, *orders}
     accounts = {wallet}
