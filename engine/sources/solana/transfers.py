@@ -258,8 +258,9 @@ def _program(instruction: Any, keys: list[str], signature: str) -> str:
 # parent, call, keys: None for a ``jsonParsed`` instruction). A System, Token or ATA
 # instruction that the node parsed (``parsed`` an object) is read from what the data says, by
 # ``read_tree`` itself (``_parsed_move``, see ``_ROLES``); otherwise its reader resolves (and
-# checks) its accounts and decodes its data where they are read. The common data are read from the number their base58 writes, without the bytes: a Token ``Transfer`` is 12
-# characters (9 bytes), ``TransferChecked`` 13 (10), a System ``Transfer`` 16 (12).
+# checks) its accounts and decodes its data where they are read. The common data are read from
+# the number their base58 writes, without the bytes: a Token ``Transfer`` is 12 characters (9
+# bytes), ``TransferChecked`` 13 (10), a System ``Transfer`` 16 (12).
 
 
 def _read_system(
