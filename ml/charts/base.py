@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import matplotlib.style
 import numpy as np
@@ -129,6 +129,27 @@ def rate_axis(
         ax.set_ylim(0, top * headroom)
         ax.set_yticks(shown)
         ax.yaxis.set_major_formatter(formatter)
+
+
+def interval_bars(
+    ax: Axes,
+    positions: np.ndarray,
+    values: np.ndarray,
+    err: np.ndarray,
+    colour: str | list[str],
+    *,
+    horizontal: bool,
+) -> None:
+    """Bars of ``values`` at ``positions`` with their 95% intervals as error bars: ``err`` is
+    the distance below and above each value (2 x n). Horizontal bars (a ranking) are 0.66 thick
+    with 3-point caps, vertical ones (bands side by side) 0.62 wide with 4-point caps."""
+    style: dict[str, Any] = {"fmt": "none", "ecolor": TEXT_COLOR, "elinewidth": 1.4}
+    if horizontal:
+        ax.barh(positions, values, height=0.66, color=colour, alpha=0.9)
+        ax.errorbar(values, positions, xerr=err, capsize=3, **style)
+    else:
+        ax.bar(positions, values, width=0.62, color=colour, alpha=0.9)
+        ax.errorbar(positions, values, yerr=err, capsize=4, **style)
 
 
 def figure_to_png(fig: Figure) -> bytes:

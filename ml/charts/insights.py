@@ -30,6 +30,7 @@ from ml.charts.base import (
     NEUTRAL_COLOR,
     TEXT_COLOR,
     chart_style,
+    interval_bars,
     new_figure,
     no_data_figure,
     pct,
@@ -207,16 +208,8 @@ def patterns_figure(
     with chart_style():
         fig = new_figure(figsize)
         ax = fig.add_subplot()
-        ax.barh(positions, rates, height=0.66, color=colours, alpha=0.9)
-        ax.errorbar(
-            rates,
-            positions,
-            xerr=np.vstack([rates - cis[:, 0], cis[:, 1] - rates]),
-            fmt="none",
-            ecolor=TEXT_COLOR,
-            elinewidth=1.4,
-            capsize=3,
-        )
+        err = np.vstack([rates - cis[:, 0], cis[:, 1] - rates])
+        interval_bars(ax, positions, rates, err, colours, horizontal=True)
         right = float(np.nanmax(cis[:, 1]))
         for y, (p, _), high, rate in zip(positions, shown, cis[:, 1], rates, strict=True):
             ax.text(
@@ -293,15 +286,8 @@ def kol_leaderboard_figure(
     with chart_style():
         fig = new_figure(figsize)
         ax = fig.add_subplot()
-        ax.barh(positions, estimate, height=0.66, color=NEUTRAL_COLOR, alpha=0.9)
-        ax.errorbar(
-            estimate,
-            positions,
-            xerr=np.clip(xerr, 0.0, None),
-            fmt="none",
-            ecolor=TEXT_COLOR,
-            elinewidth=1.4,
-            capsize=3,
+        interval_bars(
+            ax, positions, estimate, np.clip(xerr, 0.0, None), NEUTRAL_COLOR, horizontal=True
         )
         for y, value, top, count in zip(positions, estimate, high, counts, strict=True):
             edge = float(top) if math.isfinite(float(top)) else float(value)

@@ -24,8 +24,8 @@ from ml.charts.base import (
     GOOD_COLOR,
     MUTED_COLOR,
     NEUTRAL_COLOR,
-    TEXT_COLOR,
     chart_style,
+    interval_bars,
     new_figure,
     pct,
     rate_axis,
@@ -88,15 +88,8 @@ def _panel(ax: Axes, event: str, bands: list[Band], colour: str) -> None:
     low = np.array([b.ci[0] for b in bands], dtype=np.float64)
     high = np.array([b.ci[1] for b in bands], dtype=np.float64)
     positions = np.arange(len(bands))
-    ax.bar(positions, rates, width=0.62, color=colour, alpha=0.9)
-    ax.errorbar(
-        positions,
-        rates,
-        yerr=np.vstack([rates - low, high - rates]),
-        fmt="none",
-        ecolor=TEXT_COLOR,
-        elinewidth=1.4,
-        capsize=4,
+    interval_bars(
+        ax, positions, rates, np.vstack([rates - low, high - rates]), colour, horizontal=False
     )
     top = float(high.max()) if float(high.max()) > 0 else 1.0
     for x, band, rate, hi in zip(positions, bands, rates, high, strict=True):
