@@ -138,8 +138,7 @@ def _add_file_commands(app: typer.Typer, open_service: OpenService) -> None:
     ) -> None:
         """Class probabilities, predicted class and conviction boost for every row of a file."""
         path = _data_path(data)
-        if out.suffix.lower() not in (".csv", ".parquet", ".pq"):  # engine.learning.modelops
-            fail(f"{out.name}: the output must be a .csv, .parquet or .pq file")
+        _output_path(out)
         if not out.parent.is_dir():
             fail(f"{out.parent}: no such directory for the output")
         with progress.bars(console) as bars:
@@ -201,8 +200,19 @@ def _add_models_commands(models: typer.Typer, open_service: OpenService) -> None
 def _data_path(path: Path) -> Path:
     from engine.service import check_data_path
 
+    return _checked(check_data_path, path)
+
+
+def _output_path(path: Path) -> Path:
+    from engine.service import check_output_path
+
+    return _checked(check_output_path, path)
+
+
+def _checked(check: Callable[[Path], Path], path: Path) -> Path:
+    """``path`` if ``check`` takes it; else its one ``error:`` line, before anything is opened."""
     try:
-        check_data_path(path)
+        check(path)
     except UserError as exc:
         fail(str(exc))
     return path

@@ -132,6 +132,15 @@ def check_data_path(path: Path) -> Path:
     return path
 
 
+def check_output_path(path: Path) -> Path:
+    """A file name ``predict_file`` can write (CSV or Parquet, by its suffix), or
+    ``DataFileError``."""
+    from engine.learning.modelops import output_writer
+
+    output_writer(path)
+    return path
+
+
 def parse_transactions(path: Path, wallet: str | None) -> list[ParsedTx]:
     """The swaps read from a file of ``getTransaction`` results (one result, a response, or a
     list of either), per transaction: what ``moonbot parse-tx`` shows."""
