@@ -119,7 +119,7 @@ def bench_predict(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     result = predict_file(registry, args.path, args.out, progress=progress)
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = _peak_mib()
     sidecar = json.loads((info.path / "model.json").read_text(encoding="utf-8"))
     rounds = sidecar.get("best_iteration")
     print(  # noqa: T201
@@ -177,7 +177,7 @@ def bench_train(args: argparse.Namespace) -> None:
         report = result.report
         info = registry.get(report.version)
         selection = json.loads((info.path / "model.json").read_text(encoding="utf-8"))["selection"]
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = _peak_mib()
     print(  # noqa: T201
         f"train_from_file {result.n_rows} rows ({args.train_path.stat().st_size / 1e6:.0f} MB): "
         f"{seconds:.1f} s, peak RSS {peak_mib:.0f} MiB; {report.n_train} train / "
@@ -217,11 +217,16 @@ def main() -> None:
     started = time.perf_counter()
     ds, _ = load_dataset(args.path)
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = _peak_mib()
     print(  # noqa: T201
         f"{len(ds)} rows x {ds.X.shape[1]} features ({args.path.stat().st_size / 1e6:.0f} MB): "
         f"load_dataset {seconds:.2f} s, peak RSS {peak_mib:.0f} MiB"
     )
+
+
+def _peak_mib() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
